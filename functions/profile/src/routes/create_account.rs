@@ -1,0 +1,88 @@
+//! `POST /v1/account`: sign-up with email and password. No session is created.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde_json::Map;
+use shared::models::{Account, TargetDoc, UserDoc};
+use shared::{AppError, AppResult, AppState, Ctx, ErrorType, crypto, repo, validate};
+
+pub async fn handle(
+    State(st): State<AppState>,
+    ctx: Ctx,
+) -> AppResult<(StatusCode, Json<Account>)> {
+    ctx.require_method(ctx.project.auths.email_password, "Email / Password")?;
+    let now = st.now_ms();
+    let raw_id = ctx.params.str_req("userId")?;
+    let user_id = validate::custom_id("userId", raw_id, now)?;
+    let email = validate::email("email", ctx.params.str_req("email")?)?;
+    let password = validate::password("password", ctx.params.str_req("password")?)?;
+    let name = match ctx.params.str_opt("name")? {
+        Some(n) => validate::name("name", n)?,
+        None => String::new(),
+    };
+    let auths = &ctx.project.auths;
+    let project = &ctx.project.id;
+    if auths.limit > 0 && repo::user_count(&st.table, project).await? >= auths.limit as i64 {
+        return Err(AppError::new(
+            ErrorType::UserCountExceeded,
+            "The current project has exceeded the maximum number of users. Please check your user limit in the Appwrite console.",
+        ));
+    }
+    if auths.personal_data_check {
+        let lower = password.to_lowercase();
+        let local = email.split('@').next().unwrap_or("");
+        let personal = [raw_id, email.as_str(), local, name.as_str()];
+        if personal
+            .iter()
+            .any(|p| !p.is_empty() && lower.contains(&p.to_lowercase()))
+        {
+            return Err(AppError::new(
+                ErrorType::PasswordPersonalData,
+                "The password you are trying to use contains references to your name, email, phone or userID. For your security, please choose a different password and try again.",
+            ));
+        }
+    }
+    let cost = ctx.project.argon2_cost();
+    let hash = crypto::hash_password(password, cost).await?;
+    let history = if auths.password_history > 0 {
+        vec![hash.clone()]
+    } else {
+        vec![]
+    };
+    let user = UserDoc {
+        id: user_id.clone(),
+        created_ms: now,
+        updated_ms: now,
+        name,
+        email: Some(email.clone()),
+        phone: None,
+        password: Some(hash),
+        hash: "argon2".into(),
+        hash_options: cost.hash_options(),
+        registration_ms: now,
+        status: true,
+        labels: vec![],
+        password_update_ms: Some(now),
+        email_verification: false,
+        phone_verification: false,
+        mfa: false,
+        prefs: Map::new(),
+        targets: vec![TargetDoc {
+            id: validate::unique_id(now)?,
+            created_ms: now,
+            updated_ms: now,
+            name: String::new(),
+            provider_id: None,
+            provider_type: "email".into(),
+            identifier: email,
+            expired: false,
+        }],
+        accessed_ms: now,
+        reset: false,
+        password_history: history,
+    };
+    repo::create_user(&st.table, project, &user).await?;
+    repo::count_user_created(&st.table, project).await?;
+    Ok((StatusCode::CREATED, Json(Account::from(&user))))
+}

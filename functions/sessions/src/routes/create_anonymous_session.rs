@@ -1,0 +1,54 @@
+//! `POST /v1/account/sessions/anonymous`.
+
+use axum::extract::State;
+use axum::response::Response;
+use serde_json::Map;
+use shared::models::UserDoc;
+use shared::sessions::{self, NewSession};
+use shared::{AppError, AppResult, AppState, Ctx, ErrorType, repo, validate};
+
+pub async fn handle(State(st): State<AppState>, ctx: Ctx) -> AppResult<Response> {
+    ctx.require_method(ctx.project.auths.anonymous, "Anonymous")?;
+    ctx.reject_if_signed_in()?;
+    let project = &ctx.project.id;
+    let limit = ctx.project.auths.limit;
+    if limit > 0 && repo::user_count(&st.table, project).await? >= limit as i64 {
+        return Err(AppError::new(
+            ErrorType::UserCountExceeded,
+            "The current project has exceeded the maximum number of users. Please check your user limit in the Appwrite console.",
+        ));
+    }
+    let now = st.now_ms();
+    let user = UserDoc {
+        id: validate::unique_id(now)?,
+        created_ms: now,
+        updated_ms: now,
+        name: String::new(),
+        email: None,
+        phone: None,
+        password: None,
+        hash: "argon2".into(),
+        hash_options: ctx.project.argon2_cost().hash_options(),
+        registration_ms: now,
+        status: true,
+        labels: vec![],
+        password_update_ms: None,
+        email_verification: false,
+        phone_verification: false,
+        mfa: false,
+        prefs: Map::new(),
+        targets: vec![],
+        accessed_ms: now,
+        reset: false,
+        password_history: vec![],
+    };
+    let spec = NewSession {
+        provider: "anonymous",
+        provider_uid: String::new(),
+        factors: vec!["anonymous".into()],
+    };
+    let (session, secret) = sessions::build(&st, &ctx, &user, spec)?;
+    repo::create_user_with_session(&st.table, project, &user, &session).await?;
+    repo::count_user_created(&st.table, project).await?;
+    Ok(sessions::respond(&st, &ctx, &session, &secret))
+}

@@ -1,0 +1,18 @@
+//! `GET /v1/account/sessions`: every live session of the caller, oldest first.
+
+use axum::Json;
+use shared::models::{Session, SessionList};
+use shared::{AppResult, Ctx};
+
+pub async fn handle(ctx: Ctx) -> AppResult<Json<SessionList>> {
+    let auth = ctx.auth()?;
+    let sessions: Vec<Session> = auth
+        .sessions
+        .iter()
+        .map(|s| Session::from_doc(s, super::is_current(&ctx, s), String::new()))
+        .collect();
+    Ok(Json(SessionList {
+        total: sessions.len() as u64,
+        sessions,
+    }))
+}

@@ -1,0 +1,8 @@
+//! Lambda entry of the `tokens` function.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::http::init_logging();
+    let state = shared::runtime::state_from_env().await?;
+    lambda_http::run(shared::http::finish(tokens::router(), state)).await
+}

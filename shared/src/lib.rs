@@ -1,0 +1,18 @@
+//! The one common crate of the account service: errors, wire models, validation, crypto,
+//! storage (port and backends), projects, repositories and the HTTP glue every Lambda shares.
+
+pub mod clock;
+pub mod crypto;
+pub mod error;
+pub mod http;
+pub mod models;
+pub mod project;
+pub mod repo;
+pub mod runtime;
+pub mod sessions;
+pub mod store;
+pub mod ua;
+pub mod validate;
+
+pub use error::{AppError, AppResult, ErrorType};
+pub use http::{AppState, Caller, Config, Ctx};

@@ -1,0 +1,92 @@
+//! Every key string of the single table is built here, nowhere else.
+//!
+//! | item | pk | sk | notes |
+//! |---|---|---|---|
+//! | project settings | `PROJECT#<projectId>` | `PROJECT` | JSON in `data` |
+//! | API key | `APIKEY#<sha256(key)>` | `APIKEY` | project, scopes, expiry; the key itself is never stored |
+//! | user | `P#<projectId>#U#<userId>` | `AUTH#USER` | JSON in `data` |
+//! | session | `P#<projectId>#U#<userId>` | `AUTH#SESSION#<sessionId>` | `expires_at` = session expiry |
+//! | email guard | `P#<projectId>#EMAIL#<email>` | `GUARD` | `userId`; written in the user's transaction |
+//! | phone guard | `P#<projectId>#PHONE#<phone>` | `GUARD` | same |
+//! | user counter | `P#<projectId>#USERCOUNT` | `COUNT` | `n` = users created (for `auths.limit`) |
+//! | rate-limit counter | `P#<projectId>#RL#<expanded key>#<window>` | `RL` | `n`, `expires_at` = window end |
+//!
+//! Access patterns:
+//! - authenticate a request: one query of the user partition with prefix `AUTH#` (user and
+//!   every session in one round trip);
+//! - sign in by email: get the email guard, then the same query;
+//! - sign up: one transaction putting the user and its guards with `NotExists` conditions.
+
+use super::Key;
+
+pub const SK_USER: &str = "AUTH#USER";
+pub const AUTH_PREFIX: &str = "AUTH#";
+pub const SESSION_PREFIX: &str = "AUTH#SESSION#";
+
+pub fn project(project_id: &str) -> Key {
+    Key::new(format!("PROJECT#{project_id}"), "PROJECT")
+}
+
+pub fn api_key(key_hash: &str) -> Key {
+    Key::new(format!("APIKEY#{key_hash}"), "APIKEY")
+}
+
+pub fn user_pk(project_id: &str, user_id: &str) -> String {
+    format!("P#{project_id}#U#{user_id}")
+}
+
+pub fn user(project_id: &str, user_id: &str) -> Key {
+    Key::new(user_pk(project_id, user_id), SK_USER)
+}
+
+pub fn session(project_id: &str, user_id: &str, session_id: &str) -> Key {
+    Key::new(
+        user_pk(project_id, user_id),
+        format!("{SESSION_PREFIX}{session_id}"),
+    )
+}
+
+/// Emails are stored lower-cased; the guard key uses the same form.
+pub fn email_guard(project_id: &str, email: &str) -> Key {
+    Key::new(
+        format!("P#{project_id}#EMAIL#{}", email.to_lowercase()),
+        "GUARD",
+    )
+}
+
+pub fn phone_guard(project_id: &str, phone: &str) -> Key {
+    Key::new(format!("P#{project_id}#PHONE#{phone}"), "GUARD")
+}
+
+pub fn user_count(project_id: &str) -> Key {
+    Key::new(format!("P#{project_id}#USERCOUNT"), "COUNT")
+}
+
+pub fn rate_limit(project_id: &str, expanded: &str, window: i64) -> Key {
+    Key::new(format!("P#{project_id}#RL#{expanded}#{window}"), "RL")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_and_sessions_share_a_partition() {
+        let u = user("p1", "u1");
+        let s = session("p1", "u1", "s1");
+        assert_eq!(u.pk, s.pk);
+        assert!(u.sk.starts_with(AUTH_PREFIX) && s.sk.starts_with(AUTH_PREFIX));
+        assert!(s.sk.starts_with(SESSION_PREFIX) && !u.sk.starts_with(SESSION_PREFIX));
+    }
+
+    #[test]
+    fn email_guard_is_case_insensitive() {
+        assert_eq!(email_guard("p", "A@B.com"), email_guard("p", "a@b.COM"));
+    }
+
+    #[test]
+    fn projects_do_not_share_partitions() {
+        assert_ne!(user("p1", "u").pk, user("p2", "u").pk);
+        assert_ne!(email_guard("p1", "a@b.c").pk, email_guard("p2", "a@b.c").pk);
+    }
+}
