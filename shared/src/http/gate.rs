@@ -29,7 +29,7 @@ pub enum Caller {
     Guest,
     /// A user authenticated by a session credential; `session_id` is the matched session.
     User {
-        auth: AuthData,
+        auth: Box<AuthData>,
         session_id: Option<String>,
     },
     /// A project API key.
@@ -335,7 +335,7 @@ async fn run_gate(
                 .map(|s| s.id.clone());
             if let Some(id) = found {
                 caller = Caller::User {
-                    auth,
+                    auth: Box::new(auth),
                     session_id: Some(id),
                 };
             }

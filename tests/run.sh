@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Runs every test from a fresh machine: installs moto (DynamoDB/SES/SNS emulator), cfn-lint
+# and cargo-lambda into .venv, the SDK test packages from npm, then runs formatting and lint
+# checks, the Rust tests (the store contract suite against moto included), template
+# validation, the Lambda runtime smoke test, and the node-appwrite suites against the local
+# server on redb and on DynamoDB.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+VENV=$ROOT/.venv
+MOTO_PORT=${MOTO_PORT:-4566}
+LOCAL_PORT=${LOCAL_PORT:-8181}
+DDB_PORT=${DDB_PORT:-8182}
+WATCH_PORT=${WATCH_PORT:-9100}
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+  # cargo lambda watch spawns children; end its whole group.
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && pkill -P "$p" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+step() { printf '\n==> %s\n' "$*"; }
+wait_http() { # url, seconds
+  for _ in $(seq 1 $(( $2 * 10 ))); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done
+  echo "timed out waiting for $1" >&2; return 1
+}
+
+step "tooling: python venv (moto, cfn-lint, cargo-lambda) and npm packages"
+if [ ! -x "$VENV/bin/moto_server" ] || [ ! -x "$VENV/bin/cargo-lambda" ]; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check -r tests/requirements.txt
+fi
+(cd tests/sdk && npm ci --no-audit --no-fund --loglevel=error)
+export PATH="$VENV/bin:$PATH"
+
+step "moto server on 127.0.0.1:$MOTO_PORT"
+"$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" > "$WORK/moto.log" 2>&1 &
+PIDS+=($!)
+wait_http "http://127.0.0.1:$MOTO_PORT/moto-api/" 30
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT" DYNAMODB_ENDPOINT="http://127.0.0.1:$MOTO_PORT"
+
+step "cargo fmt --check, clippy -D warnings"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo test (unit, store contract on redb file/memory/DynamoDB, routers, Lambda events)"
+cargo test --workspace
+
+step "template: cfn-lint"
+cfn-lint template.yaml
+
+step "node-appwrite 14/22/27 against the local server (redb)"
+cargo build --bins -q
+./target/debug/appwrite-local --listen "127.0.0.1:$LOCAL_PORT" --data-dir "$WORK/local" > "$WORK/local.log" 2>&1 &
+PIDS+=($!)
+wait_http "http://127.0.0.1:$LOCAL_PORT/v1/account" 30
+(cd tests/sdk && LOCAL_PROJECT_JSON="$WORK/local/local-project.json" npm test)
+
+step "node-appwrite 14/22/27 against the functions on DynamoDB (moto)"
+TABLE_NAME=appwrite-sdk-test ./target/debug/appwrite-local --store dynamodb --listen "127.0.0.1:$DDB_PORT" \
+  --data-dir "$WORK/ddb" > "$WORK/ddb.log" 2>&1 &
+PIDS+=($!)
+wait_http "http://127.0.0.1:$DDB_PORT/v1/account" 30
+(cd tests/sdk && LOCAL_PROJECT_JSON="$WORK/ddb/local-project.json" npm test)
+
+step "Lambda runtime: cargo lambda watch serving the sessions and profile functions on DynamoDB"
+STORE=dynamodb TABLE_NAME=appwrite-sdk-test cargo lambda watch -A 127.0.0.1 -P "$WATCH_PORT" \
+  > "$WORK/watch.log" 2>&1 &
+PIDS+=($!)
+wait_http "http://127.0.0.1:$WATCH_PORT/" 120
+PROJECT_JSON="$WORK/ddb/local-project.json" WATCH="http://127.0.0.1:$WATCH_PORT/lambda-url" \
+  node tests/sdk/lambda-smoke.mjs
+
+echo "all suites passed"
