@@ -17,6 +17,11 @@ pub fn app_router() -> Router<AppState> {
         .merge(profile::router())
 }
 
+/// The API Gateway catch-all route, served by the sessions function: CORS preflights (the
+/// app answers OPTIONS itself) and unknown paths (an Appwrite-style 404) reach the code
+/// instead of API Gateway's own answers.
+pub const CATCH_ALL: (&str, &str, &str) = ("sessions", "ANY", "/{proxy+}");
+
 /// (function, method, path) for every route of every function.
 pub fn all_routes() -> Vec<(&'static str, &'static str, &'static str)> {
     let sets: [(&str, &[(&str, &str)]); 5] = [

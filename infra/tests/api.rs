@@ -148,6 +148,66 @@ async fn signup_signin_and_session_management() {
 }
 
 #[tokio::test]
+async fn another_users_session_is_invisible() {
+    let h = harness().await;
+    h.signup("u1", "a@example.com", PW).await;
+    h.signup("u2", "b@example.com", PW).await;
+    let (_, a) = h.login("a@example.com", PW).await;
+    let (sb, b) = h.login("b@example.com", PW).await;
+    let path = format!("/v1/account/sessions/{}", sb["$id"].as_str().unwrap_or(""));
+    for m in [Method::GET, Method::PATCH, Method::DELETE] {
+        let r = h
+            .call(m.clone(), &path, &[("x-appwrite-session", &a)], None)
+            .await;
+        assert_eq!(
+            (r.status, r.typ()),
+            (StatusCode::NOT_FOUND, "user_session_not_found"),
+            "{m}"
+        );
+    }
+    let me = h
+        .call(
+            Method::GET,
+            "/v1/account",
+            &[("x-appwrite-session", &b)],
+            None,
+        )
+        .await;
+    assert_eq!(
+        me.status,
+        StatusCode::OK,
+        "B's session survived A's attempts"
+    );
+}
+
+#[tokio::test]
+async fn passwords_count_code_points_and_are_not_trimmed() {
+    let h = harness().await;
+    assert_eq!(
+        h.signup("u1", "a@example.com", "🐎🐎").await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let pw = "  pass phrase 🐎 ü ";
+    assert_eq!(
+        h.signup("u1", "a@example.com", pw).await.status,
+        StatusCode::CREATED
+    );
+    for wrong in [pw.trim(), "  pass phrase 🐎 ü  "] {
+        let body = json!({"email": "a@example.com", "password": wrong});
+        let r = h
+            .call(
+                Method::POST,
+                "/v1/account/sessions/email",
+                &[("x-appwrite-key", &h.key)],
+                Some(body),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    h.login("a@example.com", pw).await;
+}
+
+#[tokio::test]
 async fn cookies_follow_the_contract() {
     let h = harness().await;
     h.signup("u1", "a@example.com", PW).await;

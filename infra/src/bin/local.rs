@@ -51,9 +51,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "settings: {}",
         data_dir.join("local-project.json").display()
     );
-    let mut config = Config::from_env();
-    config.project_cache_ms = 0;
-    let state = AppState::new(table, clock, config);
+    let state = AppState::new(table, clock, Config::from_env());
     let app = infra::app(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(async {

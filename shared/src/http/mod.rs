@@ -121,8 +121,13 @@ fn new_request_id() -> String {
 /// Wraps a function's routes with the gate and the outer layers. Lambda mains and the local
 /// server both serve the result.
 pub fn finish(routes: Router<AppState>, state: AppState) -> Router {
+    // A function whose routes arrive later has none yet; axum refuses a route layer then.
+    let routes = if routes.has_routes() {
+        routes.route_layer(middleware::from_fn_with_state(state.clone(), gate::gate))
+    } else {
+        routes
+    };
     routes
-        .route_layer(middleware::from_fn_with_state(state.clone(), gate::gate))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), origin::cors))
         .layer(middleware::from_fn(guard))

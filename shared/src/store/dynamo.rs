@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, KeySchemaElement,
@@ -68,7 +68,7 @@ pub async fn create_table(client: &Client, name: &str) -> StoreResult<()> {
     match res {
         Ok(_) => {}
         Err(e) if e.code() == Some("ResourceInUseException") => return Ok(()),
-        Err(e) => return Err(backend(e.into_service_error())),
+        Err(e) => return Err(backend(DisplayErrorContext(&e))),
     }
     let ttl = TimeToLiveSpecification::builder()
         .attribute_name(EXPIRES_AT)
@@ -81,7 +81,7 @@ pub async fn create_table(client: &Client, name: &str) -> StoreResult<()> {
         .time_to_live_specification(ttl)
         .send()
         .await
-        .map_err(|e| backend(e.into_service_error()))?;
+        .map_err(|e| backend(DisplayErrorContext(&e)))?;
     Ok(())
 }
 
@@ -188,7 +188,7 @@ impl Table for DynamoTable {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| backend(e.into_service_error()))?;
+            .map_err(|e| backend(DisplayErrorContext(&e)))?;
         match out.item() {
             Some(m) => {
                 let item = from_map(m)?;
@@ -220,7 +220,7 @@ impl Table for DynamoTable {
                     .request_items(&self.table, ka)
                     .send()
                     .await
-                    .map_err(|e| backend(e.into_service_error()))?;
+                    .map_err(|e| backend(DisplayErrorContext(&e)))?;
                 if let Some(items) = res.responses().and_then(|r| r.get(&self.table)) {
                     for m in items {
                         let item = from_map(m)?;
@@ -253,7 +253,7 @@ impl Table for DynamoTable {
         match req.send().await {
             Ok(_) => Ok(()),
             Err(e) if is_condition_failure(&e) => Err(StoreError::ConditionFailed { index: None }),
-            Err(e) => Err(backend(e.into_service_error())),
+            Err(e) => Err(backend(DisplayErrorContext(&e))),
         }
     }
 
@@ -273,7 +273,7 @@ impl Table for DynamoTable {
         match req.send().await {
             Ok(_) => Ok(()),
             Err(e) if is_condition_failure(&e) => Err(StoreError::ConditionFailed { index: None }),
-            Err(e) => Err(backend(e.into_service_error())),
+            Err(e) => Err(backend(DisplayErrorContext(&e))),
         }
     }
 
@@ -282,19 +282,25 @@ impl Table for DynamoTable {
         let mut all = Vec::new();
         let mut start: Option<AttrMap> = None;
         loop {
-            let res = self
+            let req = self
                 .client
                 .query()
                 .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :pfx)")
-                .expression_attribute_values(":pk", AttributeValue::S(pk.to_string()))
-                .expression_attribute_values(":pfx", AttributeValue::S(spec.prefix.clone()))
+                .expression_attribute_values(":pk", AttributeValue::S(pk.to_string()));
+            // DynamoDB rejects an empty key-condition value: an empty prefix is the whole partition.
+            let req = if spec.prefix.is_empty() {
+                req.key_condition_expression("pk = :pk")
+            } else {
+                req.key_condition_expression("pk = :pk AND begins_with(sk, :pfx)")
+                    .expression_attribute_values(":pfx", AttributeValue::S(spec.prefix.clone()))
+            };
+            let res = req
                 .scan_index_forward(!spec.descending)
                 .consistent_read(true)
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
-                .map_err(|e| backend(e.into_service_error()))?;
+                .map_err(|e| backend(DisplayErrorContext(&e)))?;
             for m in res.items() {
                 let item = from_map(m)?;
                 if item.expired(now) {
@@ -452,10 +458,10 @@ impl Table for DynamoTable {
                     match res {
                         Ok(_) => return Ok(delta),
                         Err(e) if is_condition_failure(&e) => continue,
-                        Err(e) => return Err(backend(e.into_service_error())),
+                        Err(e) => return Err(backend(DisplayErrorContext(&e))),
                     }
                 }
-                Err(e) => return Err(backend(e.into_service_error())),
+                Err(e) => return Err(backend(DisplayErrorContext(&e))),
             }
         }
         Err(backend("counter update kept conflicting"))

@@ -57,7 +57,7 @@ impl Key {
 /// Name of the TTL attribute (epoch seconds).
 pub const EXPIRES_AT: &str = "expires_at";
 
-/// One stored item: its key and flat scalar attributes.
+/// One stored item: its key and flat scalar attributes (`pk` and `sk` are reserved names).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Item {
     pub key: Key,
@@ -143,7 +143,7 @@ pub trait Table: Send + Sync {
     /// All operations succeed or none is applied. At most 100 operations, one per key.
     async fn transact(&self, ops: Vec<TxOp>) -> StoreResult<()>;
     /// Atomically add `delta` to numeric attribute `attr` (created at 0 when the item is
-    /// absent or expired) and return the new value. `expires_at` is set when the item is created.
+    /// absent or expired) and return the new value. `expires_at` is set when the item has none.
     async fn add(
         &self,
         key: &Key,

@@ -266,16 +266,12 @@ impl Table for RedbTable {
             let value;
             {
                 let mut t = tx.open_table(ITEMS).map_err(backend)?;
-                let mut item = match read_live(&t, &key, now)? {
-                    Some(i) => i,
-                    None => {
-                        let mut i = Item::new(key.clone());
-                        if let Some(e) = expires_at {
-                            i.attrs.insert(super::EXPIRES_AT.into(), Val::N(e));
-                        }
-                        i
-                    }
-                };
+                let mut item = read_live(&t, &key, now)?.unwrap_or_else(|| Item::new(key.clone()));
+                if let Some(e) = expires_at {
+                    item.attrs
+                        .entry(super::EXPIRES_AT.into())
+                        .or_insert(Val::N(e));
+                }
                 value = item.n(&attr).unwrap_or(0) + delta;
                 item.attrs.insert(attr, Val::N(value));
                 let bytes = encode(&item.attrs);
