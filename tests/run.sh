@@ -21,7 +21,7 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-step() { printf '\n==> %s\n' "$*"; }
+step() { printf "\n==> [%ss] %s\n" "$SECONDS" "$*"; }
 wait_http() { # url, seconds
   for _ in $(seq 1 $(( $2 * 10 ))); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done
   echo "timed out waiting for $1" >&2; return 1
@@ -74,4 +74,4 @@ wait_http "http://127.0.0.1:$WATCH_PORT/" 120
 PROJECT_JSON="$WORK/ddb/local-project.json" WATCH="http://127.0.0.1:$WATCH_PORT/lambda-url" \
   node tests/sdk/lambda-smoke.mjs
 
-echo "all suites passed"
+echo "all suites passed in ${SECONDS}s"

@@ -854,3 +854,34 @@ async fn store_round_trips_per_request() {
     // Project, 2 rate counters, email guard, user+sessions query, session put, counter reset.
     assert_eq!(h.counter.take(), 7, "POST /account/sessions/email");
 }
+
+#[tokio::test]
+async fn forwarded_for_is_believed_only_from_configured_proxies() {
+    let proxy: std::net::IpAddr = "10.0.0.1".parse().expect("ip");
+    let h = harness_with(Config {
+        trusted_proxies: vec![proxy],
+        ..Config::default()
+    })
+    .await;
+    let ip_seen = |peer: &'static str| {
+        let h: &Harness = &h;
+        async move {
+            let mut req = axum::http::Request::builder()
+                .method("POST")
+                .uri("/v1/account/sessions/anonymous")
+                .header("x-appwrite-project", "proj1")
+                .header("x-forwarded-for", "198.51.100.7, 10.0.0.1")
+                .body(axum::body::Body::empty())
+                .expect("req");
+            let addr: std::net::SocketAddr = format!("{peer}:40000").parse().expect("addr");
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(addr));
+            h.send(req).await.body["ip"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        }
+    };
+    assert_eq!(ip_seen("10.0.0.1").await, "198.51.100.7");
+    assert_eq!(ip_seen("203.0.113.5").await, "203.0.113.5");
+}

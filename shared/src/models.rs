@@ -48,6 +48,36 @@ pub struct UserDoc {
     pub password_history: Vec<String>,
 }
 
+impl UserDoc {
+    /// A new, active, unverified user without email, phone or password; sign-up paths fill
+    /// in what they have.
+    pub fn new(id: String, now_ms: i64, hash_options: Value) -> Self {
+        UserDoc {
+            id,
+            created_ms: now_ms,
+            updated_ms: now_ms,
+            name: String::new(),
+            email: None,
+            phone: None,
+            password: None,
+            hash: "argon2".into(),
+            hash_options,
+            registration_ms: now_ms,
+            status: true,
+            labels: vec![],
+            password_update_ms: None,
+            email_verification: false,
+            phone_verification: false,
+            mfa: false,
+            prefs: Map::new(),
+            targets: vec![],
+            accessed_ms: now_ms,
+            reset: false,
+            password_history: vec![],
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct SessionDoc {
     pub id: String,
@@ -289,38 +319,18 @@ mod tests {
     }
 
     fn user() -> UserDoc {
-        UserDoc {
-            id: "u".into(),
+        let mut u = UserDoc::new("u".into(), 0, Value::Null);
+        u.targets.push(TargetDoc {
+            id: "t".into(),
             created_ms: 0,
             updated_ms: 0,
             name: String::new(),
-            email: None,
-            phone: None,
-            password: None,
-            hash: "argon2".into(),
-            hash_options: Value::Null,
-            registration_ms: 0,
-            status: true,
-            labels: vec![],
-            password_update_ms: None,
-            email_verification: false,
-            phone_verification: false,
-            mfa: false,
-            prefs: Map::new(),
-            targets: vec![TargetDoc {
-                id: "t".into(),
-                created_ms: 0,
-                updated_ms: 0,
-                name: String::new(),
-                provider_id: None,
-                provider_type: "email".into(),
-                identifier: "a@b.c".into(),
-                expired: false,
-            }],
-            accessed_ms: 0,
-            reset: false,
-            password_history: vec![],
-        }
+            provider_id: None,
+            provider_type: "email".into(),
+            identifier: "a@b.c".into(),
+            expired: false,
+        });
+        u
     }
 
     #[test]

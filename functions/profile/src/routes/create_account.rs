@@ -3,7 +3,6 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde_json::Map;
 use shared::models::{Account, TargetDoc, UserDoc};
 use shared::{AppError, AppResult, AppState, Ctx, ErrorType, crypto, repo, validate};
 
@@ -50,38 +49,22 @@ pub async fn handle(
     } else {
         vec![]
     };
-    let user = UserDoc {
-        id: user_id.clone(),
+    let mut user = UserDoc::new(user_id, now, cost.hash_options());
+    user.name = name;
+    user.email = Some(email.clone());
+    user.password = Some(hash);
+    user.password_update_ms = Some(now);
+    user.password_history = history;
+    user.targets.push(TargetDoc {
+        id: validate::unique_id(now)?,
         created_ms: now,
         updated_ms: now,
-        name,
-        email: Some(email.clone()),
-        phone: None,
-        password: Some(hash),
-        hash: "argon2".into(),
-        hash_options: cost.hash_options(),
-        registration_ms: now,
-        status: true,
-        labels: vec![],
-        password_update_ms: Some(now),
-        email_verification: false,
-        phone_verification: false,
-        mfa: false,
-        prefs: Map::new(),
-        targets: vec![TargetDoc {
-            id: validate::unique_id(now)?,
-            created_ms: now,
-            updated_ms: now,
-            name: String::new(),
-            provider_id: None,
-            provider_type: "email".into(),
-            identifier: email,
-            expired: false,
-        }],
-        accessed_ms: now,
-        reset: false,
-        password_history: history,
-    };
+        name: String::new(),
+        provider_id: None,
+        provider_type: "email".into(),
+        identifier: email,
+        expired: false,
+    });
     repo::create_user(&st.table, project, &user).await?;
     repo::count_user_created(&st.table, project).await?;
     Ok((StatusCode::CREATED, Json(Account::from(&user))))

@@ -2,7 +2,6 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use serde_json::Map;
 use shared::models::UserDoc;
 use shared::sessions::{self, NewSession};
 use shared::{AppError, AppResult, AppState, Ctx, ErrorType, repo, validate};
@@ -19,29 +18,11 @@ pub async fn handle(State(st): State<AppState>, ctx: Ctx) -> AppResult<Response>
         ));
     }
     let now = st.now_ms();
-    let user = UserDoc {
-        id: validate::unique_id(now)?,
-        created_ms: now,
-        updated_ms: now,
-        name: String::new(),
-        email: None,
-        phone: None,
-        password: None,
-        hash: "argon2".into(),
-        hash_options: ctx.project.argon2_cost().hash_options(),
-        registration_ms: now,
-        status: true,
-        labels: vec![],
-        password_update_ms: None,
-        email_verification: false,
-        phone_verification: false,
-        mfa: false,
-        prefs: Map::new(),
-        targets: vec![],
-        accessed_ms: now,
-        reset: false,
-        password_history: vec![],
-    };
+    let user = UserDoc::new(
+        validate::unique_id(now)?,
+        now,
+        ctx.project.argon2_cost().hash_options(),
+    );
     let spec = NewSession {
         provider: "anonymous",
         provider_uid: String::new(),
