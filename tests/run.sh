@@ -40,7 +40,7 @@ step "moto server on 127.0.0.1:$MOTO_PORT"
 PIDS+=($!)
 wait_http "http://127.0.0.1:$MOTO_PORT/moto-api/" 30
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
-export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT" DYNAMODB_ENDPOINT="http://127.0.0.1:$MOTO_PORT"
+export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT" DYNAMODB_ENDPOINT="http://127.0.0.1:$MOTO_PORT" MOTO_ENDPOINT="http://127.0.0.1:$MOTO_PORT"
 
 step "cargo fmt --check, clippy -D warnings"
 cargo fmt --all -- --check
@@ -66,12 +66,16 @@ PIDS+=($!)
 wait_http "http://127.0.0.1:$DDB_PORT/v1/account" 30
 (cd tests/sdk && LOCAL_PROJECT_JSON="$WORK/ddb/local-project.json" npm test)
 
-step "Lambda runtime: cargo lambda watch serving the sessions and profile functions on DynamoDB"
-STORE=dynamodb TABLE_NAME=appwrite-sdk-test cargo lambda watch -A 127.0.0.1 -P "$WATCH_PORT" \
-  > "$WORK/watch.log" 2>&1 &
+step "Lambda runtime: cargo lambda watch serving the functions on DynamoDB, SES and SNS (moto)"
+"$VENV/bin/python" - <<PY
+import boto3
+boto3.client("sesv2", endpoint_url="$AWS_ENDPOINT_URL").create_email_identity(EmailIdentity="localhost.localdomain")
+PY
+STORE=dynamodb TABLE_NAME=appwrite-sdk-test MAIL=ses SMS=sns JWT_SECRET="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
+  cargo lambda watch -A 127.0.0.1 -P "$WATCH_PORT" > "$WORK/watch.log" 2>&1 &
 PIDS+=($!)
 wait_http "http://127.0.0.1:$WATCH_PORT/" 120
 PROJECT_JSON="$WORK/ddb/local-project.json" WATCH="http://127.0.0.1:$WATCH_PORT/lambda-url" \
-  node tests/sdk/lambda-smoke.mjs
+  MOTO="$AWS_ENDPOINT_URL" node tests/sdk/lambda-smoke.mjs
 
 echo "all suites passed in ${SECONDS}s"

@@ -126,7 +126,14 @@ pub async fn bootstrap_local(
         }
     }
     let id = format!("local-{}", shared::crypto::random_hex(4)?);
-    create_project(table, &id, "Local").await?;
+    let mut p = Project::new(&id, "Local");
+    p.mail = Some(shared::project::MailSender {
+        email: "noreply@localhost.localdomain".into(),
+        name: "Local".into(),
+        reply_to: String::new(),
+    });
+    p.sms = Some(Default::default());
+    save_project(table, &p).await?;
     let key = create_key(table, &id, "development", DEV_SCOPES, None).await?;
     write_local(&file, endpoint, &id, &key)?;
     Ok((id, key))
@@ -135,4 +142,22 @@ pub async fn bootstrap_local(
 fn write_local(file: &std::path::Path, endpoint: &str, project: &str, key: &str) -> AppResult<()> {
     let body = serde_json::json!({"endpoint": endpoint, "projectId": project, "apiKey": key});
     std::fs::write(file, format!("{body:#}\n")).map_err(AppError::internal)
+}
+
+/// The local server's JWT key: kept in `<data-dir>/jwt.key` (created once, owner-only).
+pub fn local_jwt_key(data_dir: &std::path::Path) -> AppResult<Vec<u8>> {
+    let path = data_dir.join("jwt.key");
+    if let Ok(k) = std::fs::read_to_string(&path) {
+        if k.trim().len() >= 32 {
+            return Ok(k.trim().as_bytes().to_vec());
+        }
+    }
+    let k = shared::crypto::random_hex(32)?;
+    std::fs::write(&path, &k).map_err(AppError::internal)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+    }
+    Ok(k.into_bytes())
 }

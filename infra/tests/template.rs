@@ -23,9 +23,12 @@ const DYNAMO_ACTIONS: [&str; 7] = [
 ];
 
 /// What the binaries read from the environment (shared/src/runtime.rs, shared/src/http).
-const ENV_VARS: [&str; 9] = [
+const ENV_VARS: [&str; 12] = [
     "STORE",
     "TABLE_NAME",
+    "JWT_SECRET",
+    "MAIL",
+    "SMS",
     "TRUSTED_PROXIES",
     "SERVER_HOSTS",
     "RATE_LIMITS",

@@ -56,6 +56,11 @@ error_types! {
     UserNotFound => ("user_not_found", 404),
     UserJwtInvalid => ("user_jwt_invalid", 401),
     UserKeyAndSessionSet => ("user_key_and_session_set", 403),
+    UserJwtAndCookieSet => ("user_jwt_and_cookie_set", 403),
+    UserInvalidToken => ("user_invalid_token", 401),
+    UserEmailAlreadyExists => ("user_email_already_exists", 409),
+    GeneralSmtpDisabled => ("general_smtp_disabled", 503),
+    GeneralPhoneDisabled => ("general_phone_disabled", 503),
     PasswordPersonalData => ("password_personal_data", 400),
 }
 

@@ -5,12 +5,15 @@ pub mod clock;
 pub mod crypto;
 pub mod error;
 pub mod http;
+pub mod jwt;
+pub mod messaging;
 pub mod models;
 pub mod project;
 pub mod repo;
 pub mod runtime;
 pub mod sessions;
 pub mod store;
+pub mod tokens;
 pub mod ua;
 pub mod validate;
 

@@ -100,6 +100,49 @@ pub struct SessionDoc {
     pub mfa_updated_ms: Option<i64>,
 }
 
+/// Appwrite's token types (the numbers are Appwrite's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TokenKind {
+    Verification = 2,
+    Recovery = 3,
+    MagicUrl = 5,
+    Phone = 6,
+    OAuth2 = 7,
+    Generic = 8,
+    EmailOtp = 9,
+    PhoneVerification = 10,
+}
+
+impl TokenKind {
+    /// Short codes whose guesses are counted against the token.
+    pub fn is_short_code(self) -> bool {
+        matches!(
+            self,
+            TokenKind::EmailOtp
+                | TokenKind::Phone
+                | TokenKind::Generic
+                | TokenKind::PhoneVerification
+        )
+    }
+}
+
+/// A stored token. Only the SHA-256 of its secret is kept; the item's sort key is built from
+/// that digest, so a redemption finds its token without scanning.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TokenDoc {
+    pub id: String,
+    pub user_id: String,
+    pub kind: TokenKind,
+    pub created_ms: i64,
+    pub expire_ms: i64,
+    pub secret_hash: String,
+    pub ip: String,
+    pub user_agent: String,
+    /// Wrong guesses counted against this token (a separate atomic attribute at rest).
+    #[serde(default)]
+    pub failures: i64,
+}
+
 fn opt_iso(ms: Option<i64>) -> String {
     ms.map(iso).unwrap_or_default()
 }

@@ -56,6 +56,15 @@ pub struct Auths {
     pub session_alerts: bool,
     #[serde(default = "yes")]
     pub invalidate_sessions: bool,
+    /// Test numbers answered with a fixed code and no SMS (at most 10).
+    #[serde(default)]
+    pub mock_numbers: Vec<MockNumber>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MockNumber {
+    pub phone: String,
+    pub otp: String,
 }
 
 impl Default for Auths {
@@ -80,6 +89,7 @@ fn unreachable_default() -> Auths {
         personal_data_check: false,
         session_alerts: false,
         invalidate_sessions: true,
+        mock_numbers: vec![],
     }
 }
 
@@ -103,6 +113,14 @@ pub struct MailSender {
     pub reply_to: String,
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct SmsSettings {
+    /// Alphanumeric sender id where the destination country supports it.
+    #[serde(default)]
+    pub sender_id: String,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Project {
@@ -114,6 +132,12 @@ pub struct Project {
     pub platforms: Vec<Platform>,
     #[serde(default)]
     pub mail: Option<MailSender>,
+    /// SMS delivery for this project; `None` answers 503 `general_phone_disabled`.
+    #[serde(default)]
+    pub sms: Option<SmsSettings>,
+    /// Per-kind, per-locale message overrides, keyed `<kind>-<locale>` (e.g. `email_otp-de`).
+    #[serde(default)]
+    pub templates: std::collections::BTreeMap<String, crate::messaging::templates::Override>,
     #[serde(default)]
     pub argon2: Option<Argon2Cost>,
     /// `services.account`: false turns the account API off for non-key callers.
@@ -129,6 +153,8 @@ impl Project {
             auths: Auths::default(),
             platforms: vec![],
             mail: None,
+            sms: None,
+            templates: Default::default(),
             argon2: None,
             account_service: true,
         }

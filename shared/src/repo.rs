@@ -3,7 +3,7 @@
 //! single query.
 
 use crate::error::{AppError, AppResult, ErrorType};
-use crate::models::{SessionDoc, UserDoc};
+use crate::models::{SessionDoc, TokenDoc, UserDoc};
 use crate::store::{Cond, DynTable, Item, Key, QuerySpec, StoreError, TxOp, Val, keys};
 
 /// A user with every live session, as loaded for authentication.
@@ -12,6 +12,8 @@ pub struct AuthData {
     pub user: UserDoc,
     /// Oldest first.
     pub sessions: Vec<SessionDoc>,
+    /// Live, unredeemed tokens.
+    pub tokens: Vec<TokenDoc>,
 }
 
 fn data<T: serde::Serialize>(v: &T) -> AppResult<Val> {
@@ -26,6 +28,38 @@ fn parse<T: serde::de::DeserializeOwned>(item: &Item) -> AppResult<T> {
 
 pub fn user_item(project: &str, u: &UserDoc) -> AppResult<Item> {
     Ok(Item::new(keys::user(project, &u.id)).with("data", data(u)?))
+}
+
+pub fn token_item(project: &str, t: &TokenDoc) -> AppResult<Item> {
+    Ok(Item::new(keys::token(project, &t.user_id, &t.secret_hash))
+        .with("data", data(t)?)
+        .with(
+            crate::store::EXPIRES_AT,
+            Val::N(t.expire_ms.div_euclid(1000)),
+        ))
+}
+
+/// Stores a new token.
+pub async fn put_token(table: &DynTable, project: &str, t: &TokenDoc) -> AppResult<()> {
+    table
+        .put(token_item(project, t)?, Some(Cond::NotExists))
+        .await?;
+    Ok(())
+}
+
+/// Counts one wrong guess against each of the user's live short-code tokens.
+pub async fn count_token_failure(
+    table: &DynTable,
+    project: &str,
+    tokens: &[TokenDoc],
+) -> AppResult<()> {
+    for t in tokens.iter().filter(|t| t.kind.is_short_code()) {
+        let key = keys::token(project, &t.user_id, &t.secret_hash);
+        table
+            .add(&key, "failures", 1, Some(t.expire_ms.div_euclid(1000)))
+            .await?;
+    }
+    Ok(())
 }
 
 pub fn session_item(project: &str, s: &SessionDoc) -> AppResult<Item> {
@@ -54,15 +88,26 @@ pub async fn load_auth(
     let items = table.query(&keys::user_pk(project, user_id), &spec).await?;
     let mut user = None;
     let mut sessions = Vec::new();
+    let mut tokens = Vec::new();
     for item in &items {
         if item.key.sk == keys::SK_USER {
             user = Some(parse::<UserDoc>(item)?);
         } else if item.key.sk.starts_with(keys::SESSION_PREFIX) {
             sessions.push(parse::<SessionDoc>(item)?);
+        } else if item.key.sk.starts_with(keys::TOKEN_PREFIX) && item.s("data").is_some() {
+            // A failure counter can outlive its token by a moment (redeemed while a wrong
+            // guess was being counted); without `data` it is not a token.
+            let mut t = parse::<TokenDoc>(item)?;
+            t.failures = item.n("failures").unwrap_or(0);
+            tokens.push(t);
         }
     }
     sessions.sort_by(|a, b| (a.created_ms, &a.id).cmp(&(b.created_ms, &b.id)));
-    Ok(user.map(|user| AuthData { user, sessions }))
+    Ok(user.map(|user| AuthData {
+        user,
+        sessions,
+        tokens,
+    }))
 }
 
 pub async fn user_id_by_email(

@@ -63,6 +63,17 @@ pub async fn create(
 ) -> AppResult<Response> {
     let (doc, secret) = build(st, ctx, user, spec)?;
     repo::put_session(&st.table, &ctx.project.id, &doc, Some(Cond::NotExists)).await?;
+    evict_over_limit(st, ctx, &user.id, existing).await?;
+    Ok(respond(st, ctx, &doc, &secret))
+}
+
+/// After one new session: deletes the oldest of `existing` beyond the project's limit.
+pub async fn evict_over_limit(
+    st: &AppState,
+    ctx: &Ctx,
+    user_id: &str,
+    existing: &[SessionDoc],
+) -> AppResult<()> {
     let max = ctx.project.auths.max_sessions.max(1) as usize;
     if existing.len() + 1 > max {
         let evict: Vec<String> = existing
@@ -70,9 +81,9 @@ pub async fn create(
             .take(existing.len() + 1 - max)
             .map(|s| s.id.clone())
             .collect();
-        repo::delete_sessions(&st.table, &ctx.project.id, &user.id, &evict).await?;
+        repo::delete_sessions(&st.table, &ctx.project.id, user_id, &evict).await?;
     }
-    Ok(respond(st, ctx, &doc, &secret))
+    Ok(())
 }
 
 /// The 201 response: Session model (`secret` only for API-key callers), cookies and the

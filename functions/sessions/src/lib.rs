@@ -1,9 +1,9 @@
 //! The `sessions` function: email/password and anonymous sign-in, and the management of a
 //! user's sessions (list, get, extend, delete). Token exchanges and OAuth2 callbacks join
-//! this router in later issues.
+//! (magic URL, phone, email OTP) are redeemed here; OAuth2 callbacks join later.
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use shared::AppState;
 
 mod routes;
@@ -15,6 +15,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/account/sessions"),
     ("DELETE", "/v1/account/sessions"),
     ("POST", "/v1/account/sessions/anonymous"),
+    ("POST", "/v1/account/sessions/token"),
+    ("PUT", "/v1/account/sessions/magic-url"),
+    ("PUT", "/v1/account/sessions/phone"),
     ("GET", "/v1/account/sessions/{sessionId}"),
     ("PATCH", "/v1/account/sessions/{sessionId}"),
     ("DELETE", "/v1/account/sessions/{sessionId}"),
@@ -38,6 +41,12 @@ pub fn router() -> Router<AppState> {
             "/v1/account/sessions/anonymous",
             post(create_anonymous_session::handle),
         )
+        .route("/v1/account/sessions/token", post(create_session::handle))
+        .route(
+            "/v1/account/sessions/magic-url",
+            put(create_session::handle),
+        )
+        .route("/v1/account/sessions/phone", put(create_session::handle))
         .route(
             "/v1/account/sessions/{sessionId}",
             get(get_session::handle)

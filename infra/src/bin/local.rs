@@ -4,6 +4,8 @@
 //!
 //! Flags: `--listen ADDR` (127.0.0.1:8080), `--data-dir DIR` (./.data), `--store SPEC`
 //! (`redb` = `<data-dir>/store.redb`, `memory`, or `dynamodb` with `TABLE_NAME`).
+//! Email and SMS go to `<data-dir>/outbox.jsonl` unless `MAIL`/`SMS` say otherwise
+//! (`ses`, `sns`, `none`); the JWT key is `JWT_SECRET` or one kept in `<data-dir>/jwt.key`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -51,7 +53,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "settings: {}",
         data_dir.join("local-project.json").display()
     );
-    let state = AppState::new(table, clock, Config::from_env());
+    let outbox = format!("outbox:{}", data_dir.join("outbox.jsonl").display());
+    let var = |k: &str| std::env::var(k).unwrap_or_else(|_| outbox.clone());
+    let jwt_key = match shared::runtime::jwt_key_from_env()? {
+        Some(k) => k,
+        None => infra::admin::local_jwt_key(&data_dir)?,
+    };
+    let mut state = AppState::new(table, clock.clone(), Config::from_env()).with_jwt_key(jwt_key);
+    if let Some(m) = shared::runtime::mailer(&var("MAIL"), clock.clone()).await? {
+        state = state.with_mailer(m);
+    }
+    if let Some(s) = shared::runtime::sms(&var("SMS"), clock).await? {
+        state = state.with_sms(s);
+    }
+    println!(
+        "outbox: {} (codes and links land here)",
+        data_dir.join("outbox.jsonl").display()
+    );
     let app = infra::app(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(async {

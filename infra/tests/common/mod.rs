@@ -24,6 +24,7 @@ pub struct Harness {
     pub project: String,
     pub key: String,
     pub counter: Arc<Counting>,
+    pub outbox: std::path::PathBuf,
 }
 
 pub struct Resp {
@@ -122,13 +123,32 @@ pub async fn harness_with(mut config: Config) -> Harness {
         fail_transactions: Default::default(),
     });
     let table: DynTable = counter.clone();
-    infra::admin::create_project(&table, "proj1", "Test")
+    let mut project = shared::project::Project::new("proj1", "Test");
+    project.mail = Some(shared::project::MailSender {
+        email: "noreply@example.org".into(),
+        name: "Test".into(),
+        reply_to: String::new(),
+    });
+    project.sms = Some(Default::default());
+    shared::project::save_project(&table, &project)
         .await
         .expect("project");
     let key = infra::admin::create_key(&table, "proj1", "k", infra::admin::DEV_SCOPES, None)
         .await
         .expect("key");
-    let state = AppState::new(table, clock.clone(), config);
+    let outbox = std::env::temp_dir().join(format!(
+        "outbox-{}-{}.jsonl",
+        std::process::id(),
+        shared::crypto::random_hex(6).expect("rng")
+    ));
+    let sink = Arc::new(shared::messaging::outbox::Outbox::new(
+        outbox.clone(),
+        clock.clone(),
+    ));
+    let state = AppState::new(table, clock.clone(), config)
+        .with_mailer(sink.clone())
+        .with_sms(sink)
+        .with_jwt_key(b"test-server-key-test-server-key-0123".to_vec());
     let app = infra::app(state.clone());
     counter.take();
     Harness {
@@ -138,10 +158,40 @@ pub async fn harness_with(mut config: Config) -> Harness {
         project: "proj1".into(),
         key,
         counter,
+        outbox,
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.outbox);
     }
 }
 
 impl Harness {
+    pub fn clock_now(&self) -> i64 {
+        use shared::clock::Clock;
+        self.clock.now_ms()
+    }
+
+    /// Messages in the outbox, oldest first.
+    pub fn messages(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.outbox)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    /// The newest message to `to`.
+    pub fn last_to(&self, to: &str) -> Value {
+        self.messages()
+            .into_iter()
+            .rev()
+            .find(|m| m["to"] == to)
+            .unwrap_or(Value::Null)
+    }
+
     /// Sends a request; `headers` are (name, value) pairs added after the project header.
     pub async fn call(
         &self,

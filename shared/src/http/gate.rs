@@ -27,7 +27,8 @@ use crate::store::Key;
 #[derive(Debug, Clone)]
 pub enum Caller {
     Guest,
-    /// A user authenticated by a session credential; `session_id` is the matched session.
+    /// A user authenticated by a session credential (`session_id` is the matched session)
+    /// or by a JWT (`session_id` is `None`: JWT requests have no current session).
     User {
         auth: Box<AuthData>,
         session_id: Option<String>,
@@ -48,6 +49,8 @@ pub struct Ctx {
     pub host: String,
     pub https: bool,
     pub origin: Option<String>,
+    /// `locale` parameter, else `X-Appwrite-Locale`, else "en".
+    pub locale: String,
     pub route: Option<&'static RouteMeta>,
     /// Counters charged for this request (reset after a successful sign-in).
     pub rate_counters: Vec<Key>,
@@ -341,6 +344,37 @@ async fn run_gate(
             }
         }
     }
+    // X-Appwrite-JWT: refused next to a session credential; a bad token is a 401 even on
+    // routes guests may call; a token outlives nothing: its session must still exist.
+    if let Some(token) = header(h, "x-appwrite-jwt") {
+        if matches!(caller, Caller::User { .. }) {
+            return Err((
+                AppError::new(
+                    ErrorType::UserJwtAndCookieSet,
+                    "A JWT and a session cookie or header cannot be used in the same request.",
+                ),
+                None,
+                fallback,
+            ));
+        }
+        let claims = crate::jwt::verify(&st.jwt_key, &project.id, token, now.div_euclid(1000))
+            .map_err(|e| (e, None, fallback))?;
+        if let Some(auth) = load_auth(&st.table, &project.id, &claims.user_id)
+            .await
+            .map_err(|e| (e, None, fallback))?
+        {
+            if auth
+                .sessions
+                .iter()
+                .any(|s| s.id == claims.session_id && s.expire_ms >= now)
+            {
+                caller = Caller::User {
+                    auth: Box::new(auth),
+                    session_id: None,
+                };
+            }
+        }
+    }
     if let Some(k) = key_header {
         if matches!(caller, Caller::User { .. }) {
             return Err((
@@ -453,6 +487,10 @@ async fn run_gate(
     }
     .unwrap_or("")
     .to_string();
+    let locale = params
+        .raw("locale")
+        .or_else(|| header(h, "x-appwrite-locale").map(String::from))
+        .unwrap_or_else(|| "en".into());
     let ctx = Ctx {
         project,
         caller: Arc::new(caller),
@@ -462,6 +500,7 @@ async fn run_gate(
         host,
         https,
         origin: header(h, "origin").map(String::from),
+        locale,
         route,
         rate_counters: counters,
     };

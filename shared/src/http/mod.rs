@@ -22,6 +22,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::clock::Clock;
 use crate::error::{AppError, ErrorType, FaultDetail};
+use crate::messaging::{Mailer, SmsSender};
 use crate::project::ProjectCache;
 use crate::store::DynTable;
 
@@ -88,17 +89,45 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub config: Arc<Config>,
     pub projects: Arc<ProjectCache>,
+    /// Email delivery; `None` answers 503 `general_smtp_disabled`.
+    pub mailer: Option<Arc<dyn Mailer>>,
+    /// SMS delivery; `None` answers 503 `general_phone_disabled`.
+    pub sms: Option<Arc<dyn SmsSender>>,
+    /// Server key from which each project's JWT key is derived.
+    pub jwt_key: Arc<Vec<u8>>,
 }
 
 impl AppState {
+    /// State without message delivery and with a random JWT key (callers add what they need).
     pub fn new(table: DynTable, clock: Arc<dyn Clock>, config: Config) -> Self {
         let projects = Arc::new(ProjectCache::new(config.project_cache_ms));
+        let jwt_key = crate::crypto::random_bytes::<32>()
+            .map(|b| b.to_vec())
+            .unwrap_or_default();
         AppState {
             table,
             clock,
             config: Arc::new(config),
             projects,
+            mailer: None,
+            sms: None,
+            jwt_key: Arc::new(jwt_key),
         }
+    }
+
+    pub fn with_mailer(mut self, m: Arc<dyn Mailer>) -> Self {
+        self.mailer = Some(m);
+        self
+    }
+
+    pub fn with_sms(mut self, s: Arc<dyn SmsSender>) -> Self {
+        self.sms = Some(s);
+        self
+    }
+
+    pub fn with_jwt_key(mut self, key: Vec<u8>) -> Self {
+        self.jwt_key = Arc::new(key);
+        self
     }
 
     pub fn now_ms(&self) -> i64 {
@@ -129,6 +158,7 @@ pub fn finish(routes: Router<AppState>, state: AppState) -> Router {
     };
     routes
         .fallback(not_found)
+        .method_not_allowed_fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), origin::cors))
         .layer(middleware::from_fn(guard))
         .with_state(state)

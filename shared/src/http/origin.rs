@@ -73,6 +73,25 @@ pub fn origin_allowed(origin: &str, project: &Project, config: &Config) -> bool 
             .any(|p| p.kind == "scheme" && p.hostname.eq_ignore_ascii_case(&scheme))
 }
 
+/// Whether a redirect URL (magic URL, verification, recovery, OAuth2) may be used: an
+/// absolute URL whose host is a registered platform (or a registered app scheme). URLs with
+/// credentials, backslashes or whitespace are refused outright (no open redirect).
+pub fn redirect_allowed(url: &str, project: &Project, config: &Config) -> bool {
+    let Some((_, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if url.len() > 2048
+        || url.contains('\\')
+        || url.chars().any(char::is_whitespace)
+        || authority.contains('@')
+        || authority.is_empty()
+    {
+        return false;
+    }
+    origin_allowed(url, project, config)
+}
+
 /// 403 `general_unknown_origin` for a foreign Origin (skipped for API-key requests).
 pub fn check_origin(
     h: &HeaderMap,
@@ -177,5 +196,22 @@ mod tests {
         assert!(origin_allowed("myapp://cb", &p, &c));
         assert!(origin_allowed("appwrite-callback-proj://x", &p, &c));
         assert!(!origin_allowed("other://x", &p, &c));
+    }
+
+    #[test]
+    fn redirects_must_point_at_platforms() {
+        let (p, c) = (project(), Config::default());
+        assert!(redirect_allowed("https://app.example.com/cb?x=1", &p, &c));
+        for bad in [
+            "https://evil.com/cb",
+            "https://app.example.com@evil.com/",
+            "https://evil.com\\@app.example.com/",
+            "//evil.com/",
+            "javascript:alert(1)",
+            "https:///app.example.com",
+            "https://app.example.com.evil.com/",
+        ] {
+            assert!(!redirect_allowed(bad, &p, &c), "{bad}");
+        }
     }
 }

@@ -80,6 +80,35 @@ impl Params {
         }
     }
 
+    /// An optional integer within `range` (JSON number or numeric string).
+    pub fn int_opt(
+        &self,
+        name: &str,
+        range: std::ops::RangeInclusive<i64>,
+    ) -> AppResult<Option<i64>> {
+        let bad = || {
+            AppError::invalid_param(
+                name,
+                &format!(
+                    "Value must be a valid range between {} and {}",
+                    range.start(),
+                    range.end()
+                ),
+            )
+        };
+        let n = match self.get(name) {
+            None => return Ok(None),
+            Some(Value::Number(n)) => n.as_i64().ok_or_else(bad)?,
+            Some(Value::String(s)) => s.trim().parse::<i64>().map_err(|_| bad())?,
+            Some(_) => return Err(bad()),
+        };
+        if range.contains(&n) {
+            Ok(Some(n))
+        } else {
+            Err(bad())
+        }
+    }
+
     /// The raw value as a rate-limit key fragment (`None` when absent or empty).
     pub fn raw(&self, name: &str) -> Option<String> {
         match self.get(name)? {

@@ -6,14 +6,16 @@
 //! | API key | `APIKEY#<sha256(key)>` | `APIKEY` | project, scopes, expiry; the key itself is never stored |
 //! | user | `P#<projectId>#U#<userId>` | `AUTH#USER` | JSON in `data` |
 //! | session | `P#<projectId>#U#<userId>` | `AUTH#SESSION#<sessionId>` | `expires_at` = session expiry |
+//! | token | `P#<projectId>#U#<userId>` | `AUTH#TOKEN#<sha256(secret)>` | `expires_at`; `failures` counter |
 //! | email guard | `P#<projectId>#EMAIL#<email>` | `GUARD` | `userId`; written in the user's transaction |
 //! | phone guard | `P#<projectId>#PHONE#<phone>` | `GUARD` | same |
 //! | user counter | `P#<projectId>#USERCOUNT` | `COUNT` | `n` = users created (for `auths.limit`) |
 //! | rate-limit counter | `P#<projectId>#RL#<expanded key>#<window>` | `RL` | `n`, `expires_at` = window end |
 //!
 //! Access patterns:
-//! - authenticate a request: one query of the user partition with prefix `AUTH#` (user and
-//!   every session in one round trip);
+//! - authenticate a request: one query of the user partition with prefix `AUTH#` (user,
+//!   sessions and pending tokens in one round trip);
+//! - redeem a token: the same query finds it by the digest of the presented secret;
 //! - sign in by email: get the email guard, then the same query;
 //! - sign up: one transaction putting the user and its guards with `NotExists` conditions.
 
@@ -22,6 +24,7 @@ use super::Key;
 pub const SK_USER: &str = "AUTH#USER";
 pub const AUTH_PREFIX: &str = "AUTH#";
 pub const SESSION_PREFIX: &str = "AUTH#SESSION#";
+pub const TOKEN_PREFIX: &str = "AUTH#TOKEN#";
 
 pub fn project(project_id: &str) -> Key {
     Key::new(format!("PROJECT#{project_id}"), "PROJECT")
@@ -43,6 +46,14 @@ pub fn session(project_id: &str, user_id: &str, session_id: &str) -> Key {
     Key::new(
         user_pk(project_id, user_id),
         format!("{SESSION_PREFIX}{session_id}"),
+    )
+}
+
+/// A token is keyed by the digest of its secret, so a redemption is a key lookup.
+pub fn token(project_id: &str, user_id: &str, secret_hash: &str) -> Key {
+    Key::new(
+        user_pk(project_id, user_id),
+        format!("{TOKEN_PREFIX}{secret_hash}"),
     )
 }
 

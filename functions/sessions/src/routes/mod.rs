@@ -2,6 +2,7 @@
 
 pub mod create_anonymous_session;
 pub mod create_email_password_session;
+pub mod create_session;
 pub mod delete_session;
 pub mod delete_sessions;
 pub mod get_session;
