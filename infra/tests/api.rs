@@ -885,3 +885,72 @@ async fn forwarded_for_is_believed_only_from_configured_proxies() {
     assert_eq!(ip_seen("10.0.0.1").await, "198.51.100.7");
     assert_eq!(ip_seen("203.0.113.5").await, "203.0.113.5");
 }
+
+#[tokio::test]
+async fn a6_a7_sign_up_applies_the_password_policy() {
+    let h = harness().await;
+    let body = |id: &str, pw: &str| json!({"userId": id, "email": format!("{id}@example.com"), "password": pw, "name": "Alice Smith"});
+    let r = h
+        .call(
+            Method::POST,
+            "/v1/account",
+            &[],
+            Some(body("u1", "password1234")),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::CREATED,
+        "the dictionary is opt-in, as in Appwrite"
+    );
+    h.set("auths.passwordDictionary=true").await;
+    h.set("auths.personalDataCheck=true").await;
+    let r = h
+        .call(
+            Method::POST,
+            "/v1/account",
+            &[],
+            Some(body("u2", "password1234")),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.typ()),
+        (StatusCode::BAD_REQUEST, "general_argument_invalid")
+    );
+    assert!(
+        r.body["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("commonly used")
+    );
+    let r = h
+        .call(
+            Method::POST,
+            "/v1/account",
+            &[],
+            Some(body("u3", "alicesmith2024!")),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.typ()),
+        (StatusCode::BAD_REQUEST, "password_personal_data")
+    );
+    let r = h
+        .call(
+            Method::POST,
+            "/v1/account",
+            &[],
+            Some(body("u4", "u4@example.com-pw")),
+        )
+        .await;
+    assert_eq!(r.typ(), "password_personal_data");
+    let r = h
+        .call(
+            Method::POST,
+            "/v1/account",
+            &[],
+            Some(body("u5", "tangerine skyline 77")),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+}

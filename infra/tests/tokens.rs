@@ -536,6 +536,33 @@ async fn a_jwt_of_another_project_is_refused() {
 }
 
 #[tokio::test]
+async fn session_alerts_are_opt_in_and_skip_the_first_session() {
+    let h = harness().await;
+    h.signup("u1", "a@example.com", "password123").await;
+    h.login("a@example.com", "password123").await;
+    h.login("a@example.com", "password123").await;
+    assert!(h.messages().is_empty(), "off by default");
+    h.set("auths.sessionAlerts=true").await;
+    h.signup("u2", "b@example.com", "password123").await;
+    h.login("b@example.com", "password123").await;
+    assert!(h.messages().is_empty(), "no alert for the first session");
+    h.login("b@example.com", "password123").await;
+    let alert = h.last_to("b@example.com");
+    assert_eq!(alert["kind"], "session_alert");
+    let text = alert["text"].as_str().unwrap_or("");
+    assert!(!text.contains("password123"));
+    let (_, code) = email_token(&h, "u3", "c@example.com").await;
+    redeem(&h, "u3", &code).await;
+    let (_, code) = email_token(&h, "u3", "c@example.com").await;
+    redeem(&h, "u3", &code).await;
+    assert_eq!(
+        h.last_to("c@example.com")["kind"],
+        "email_otp",
+        "emailed secrets send no alert"
+    );
+}
+
+#[tokio::test]
 async fn store_round_trips_of_token_redemption() {
     let h = harness().await;
     let (_, code) = email_token(&h, "u1", "a@example.com").await;

@@ -60,6 +60,11 @@ error_types! {
     UserInvalidToken => ("user_invalid_token", 401),
     UserEmailAlreadyExists => ("user_email_already_exists", 409),
     GeneralSmtpDisabled => ("general_smtp_disabled", 503),
+    UserEmailNotFound => ("user_email_not_found", 400),
+    UserEmailAlreadyVerified => ("user_email_already_verified", 409),
+    UserPhoneNotFound => ("user_phone_not_found", 400),
+    UserPhoneAlreadyVerified => ("user_phone_already_verified", 409),
+    PasswordRecentlyUsed => ("password_recently_used", 400),
     GeneralPhoneDisabled => ("general_phone_disabled", 503),
     PasswordPersonalData => ("password_personal_data", 400),
 }

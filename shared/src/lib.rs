@@ -8,6 +8,7 @@ pub mod http;
 pub mod jwt;
 pub mod messaging;
 pub mod models;
+pub mod password;
 pub mod project;
 pub mod repo;
 pub mod runtime;

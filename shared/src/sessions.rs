@@ -64,7 +64,27 @@ pub async fn create(
     let (doc, secret) = build(st, ctx, user, spec)?;
     repo::put_session(&st.table, &ctx.project.id, &doc, Some(Cond::NotExists)).await?;
     evict_over_limit(st, ctx, &user.id, existing).await?;
+    alert(st, ctx, user, existing.len()).await;
     Ok(respond(st, ctx, &doc, &secret))
+}
+
+/// The project's opt-in new-session alert: an email to the user when this is not their only
+/// session. Best effort: a delivery failure is logged and does not fail the sign-in.
+pub async fn alert(st: &AppState, ctx: &Ctx, user: &UserDoc, other_sessions: usize) {
+    let Some(email) = user.email.as_deref() else {
+        return;
+    };
+    if !ctx.project.auths.session_alerts
+        || other_sessions == 0
+        || crate::tokens::require_mail(st, ctx).is_err()
+    {
+        return;
+    }
+    let vars = crate::tokens::vars(st, ctx, user);
+    let kind = crate::messaging::MessageKind::SessionAlert;
+    if let Err(e) = crate::tokens::send_email(st, ctx, kind, email, &user.name, &vars).await {
+        tracing::warn!(error = %e, "session alert not delivered");
+    }
 }
 
 /// After one new session: deletes the oldest of `existing` beyond the project's limit.

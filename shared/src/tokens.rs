@@ -330,6 +330,124 @@ fn invalid_token() -> AppError {
     )
 }
 
+/// A token consumed by [`consume`]: the user as updated, and the token.
+pub struct Consumed {
+    pub user: UserDoc,
+    pub token: TokenDoc,
+    pub auth: crate::repo::AuthData,
+}
+
+/// Consumes a non-login token (verification, recovery) of one of `kinds` for `userId` and
+/// `secret`: the token's conditional delete and the user update are one transaction, so a
+/// secret works exactly once. Unknown user → 404 `user_not_found`; anything else wrong →
+/// 401 `user_invalid_token` (and a counted failure).
+pub async fn consume(
+    st: &AppState,
+    ctx: &Ctx,
+    kinds: &[TokenKind],
+    update: impl FnOnce(&mut UserDoc),
+) -> AppResult<Consumed> {
+    let user_id = crate::validate::uid("userId", ctx.params.str_req("userId")?)?;
+    let secret = ctx.params.str_req("secret")?;
+    if secret.is_empty() || secret.chars().count() > 256 {
+        return Err(AppError::invalid_param(
+            "secret",
+            "Value must be a valid string and at least 1 chars and no longer than 256 chars",
+        ));
+    }
+    let project = &ctx.project.id;
+    let auth = repo::load_auth(&st.table, project, &user_id)
+        .await?
+        .ok_or_else(|| {
+            AppError::new(
+                ErrorType::UserNotFound,
+                "User with the requested ID could not be found.",
+            )
+        })?;
+    let now = st.now_ms();
+    let hash = sha256_hex(secret);
+    let Some(token) = auth
+        .tokens
+        .iter()
+        .find(|t| {
+            kinds.contains(&t.kind)
+                && ct_eq(&t.secret_hash, &hash)
+                && t.expire_ms >= now
+                && t.failures < MAX_FAILURES
+        })
+        .cloned()
+    else {
+        repo::count_token_failure(&st.table, project, &auth.tokens).await?;
+        return Err(invalid_token());
+    };
+    let mut user = auth.user.clone();
+    update(&mut user);
+    user.updated_ms = now;
+    let ops = vec![
+        TxOp::Delete {
+            key: keys::token(project, &user.id, &token.secret_hash),
+            cond: Some(Cond::Exists),
+        },
+        TxOp::Put {
+            item: repo::user_item(project, &user)?,
+            cond: Some(Cond::Exists),
+        },
+    ];
+    match st.table.transact(ops).await {
+        Ok(()) => Ok(Consumed { user, token, auth }),
+        Err(StoreError::ConditionFailed { .. }) => Err(invalid_token()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The Token model of a consumed or issued token, without its secret.
+pub fn token_model(doc: &TokenDoc) -> Token {
+    Token {
+        id: doc.id.clone(),
+        created_at: crate::clock::iso(doc.created_ms),
+        user_id: doc.user_id.clone(),
+        secret: String::new(),
+        expire: crate::clock::iso(doc.expire_ms),
+        phrase: String::new(),
+    }
+}
+
+/// A redirect URL parameter checked against the project's platforms (no open redirect).
+pub fn redirect_param(st: &AppState, ctx: &Ctx, name: &str) -> AppResult<String> {
+    let url = ctx.params.str_req(name)?;
+    if crate::http::origin::redirect_allowed(url, &ctx.project, &st.config) {
+        Ok(url.to_string())
+    } else {
+        Err(AppError::invalid_param(
+            name,
+            "URL host must be one of the hostnames of this project's registered platforms",
+        ))
+    }
+}
+
+/// `url` with the given parameters set in its query (replacing same-named ones), fragment kept.
+pub fn build_link(url: &str, pairs: &[(&str, &str)]) -> String {
+    let (without_fragment, fragment) = match url.split_once('#') {
+        Some((u, f)) => (u, Some(f)),
+        None => (url, None),
+    };
+    let (base, query) = without_fragment
+        .split_once('?')
+        .unwrap_or((without_fragment, ""));
+    let mut kept: Vec<(String, String)> =
+        serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(k, _)| !pairs.iter().any(|(n, _)| n == k))
+            .collect();
+    kept.extend(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let q = serde_urlencoded::to_string(&kept).unwrap_or_default();
+    match fragment {
+        Some(f) => format!("{base}?{q}#{f}"),
+        None => format!("{base}?{q}"),
+    }
+}
+
 /// A new magic-URL secret: 64 lowercase hex characters.
 pub fn magic_secret() -> AppResult<String> {
     random_hex(32)
@@ -415,6 +533,10 @@ pub async fn redeem(st: &AppState, ctx: &Ctx) -> AppResult<Response> {
         Err(e) => return Err(e.into()),
     }
     sessions::evict_over_limit(st, ctx, &user.id, &auth.sessions).await?;
+    // Appwrite sends no alert for sessions made from an emailed secret: the email is the alert.
+    if !matches!(token.kind, TokenKind::MagicUrl | TokenKind::EmailOtp) {
+        sessions::alert(st, ctx, &user, auth.sessions.len()).await;
+    }
     if ctx
         .route
         .is_some_and(|r| r.path != "/v1/account/sessions/phone")
@@ -444,6 +566,19 @@ mod tests {
         assert!(
             counts.iter().all(|&n| (1000..1400).contains(&n)),
             "{counts:?}"
+        );
+    }
+
+    #[test]
+    fn links_merge_the_query_and_keep_the_fragment() {
+        let l = build_link(
+            "https://a.test/cb?x=1&secret=old#top",
+            &[("userId", "u1"), ("secret", "s")],
+        );
+        assert_eq!(l, "https://a.test/cb?x=1&userId=u1&secret=s#top");
+        assert_eq!(
+            build_link("https://a.test", &[("a", "b c")]),
+            "https://a.test?a=b+c"
         );
     }
 

@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use shared::models::{Account, TargetDoc, UserDoc};
+use shared::password::{self, Personal, Policy};
 use shared::{AppError, AppResult, AppState, Ctx, ErrorType, crypto, repo, validate};
 
 pub async fn handle(
@@ -15,7 +16,7 @@ pub async fn handle(
     let raw_id = ctx.params.str_req("userId")?;
     let user_id = validate::custom_id("userId", raw_id, now)?;
     let email = validate::email("email", ctx.params.str_req("email")?)?;
-    let password = validate::password("password", ctx.params.str_req("password")?)?;
+    let raw_password = ctx.params.str_req("password")?;
     let name = match ctx.params.str_opt("name")? {
         Some(n) => validate::name("name", n)?,
         None => String::new(),
@@ -28,20 +29,18 @@ pub async fn handle(
             "The current project has exceeded the maximum number of users. Please check your user limit in the Appwrite console.",
         ));
     }
-    if auths.personal_data_check {
-        let lower = password.to_lowercase();
-        let local = email.split('@').next().unwrap_or("");
-        let personal = [raw_id, email.as_str(), local, name.as_str()];
-        if personal
-            .iter()
-            .any(|p| !p.is_empty() && lower.contains(&p.to_lowercase()))
-        {
-            return Err(AppError::new(
-                ErrorType::PasswordPersonalData,
-                "The password you are trying to use contains references to your name, email, phone or userID. For your security, please choose a different password and try again.",
-            ));
-        }
-    }
+    let personal = Personal {
+        user_id: raw_id,
+        email: &email,
+        name: &name,
+        phone: "",
+    };
+    let password = password::check(
+        &Policy::from_auths(auths),
+        "password",
+        raw_password,
+        &personal,
+    )?;
     let cost = ctx.project.argon2_cost();
     let hash = crypto::hash_password(password, cost).await?;
     let history = if auths.password_history > 0 {

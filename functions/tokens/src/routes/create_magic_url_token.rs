@@ -9,30 +9,6 @@ use shared::messaging::MessageKind;
 use shared::models::{Token, TokenKind};
 use shared::{AppError, AppResult, AppState, Ctx, tokens, validate};
 
-/// `url` with `userId`, `secret`, `expire` and `project` set in its query (replacing any
-/// parameters of those names), fragment kept.
-pub fn build_link(url: &str, pairs: &[(&str, &str)]) -> String {
-    let (without_fragment, fragment) = match url.split_once('#') {
-        Some((u, f)) => (u, Some(f)),
-        None => (url, None),
-    };
-    let (base, query) = without_fragment
-        .split_once('?')
-        .unwrap_or((without_fragment, ""));
-    let mut kept: Vec<(String, String)> =
-        serde_urlencoded::from_str::<Vec<(String, String)>>(query)
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|(k, _)| !pairs.iter().any(|(n, _)| n == k))
-            .collect();
-    kept.extend(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let q = serde_urlencoded::to_string(&kept).unwrap_or_default();
-    match fragment {
-        Some(f) => format!("{base}?{q}#{f}"),
-        None => format!("{base}?{q}"),
-    }
-}
-
 pub async fn handle(State(st): State<AppState>, ctx: Ctx) -> AppResult<(StatusCode, Json<Token>)> {
     ctx.require_method(ctx.project.auths.magic_url, "Magic URL")?;
     tokens::require_mail(&st, &ctx)?;
@@ -61,7 +37,7 @@ pub async fn handle(State(st): State<AppState>, ctx: Ctx) -> AppResult<(StatusCo
     let secret = tokens::magic_secret()?;
     let doc = tokens::issue(&st, &ctx, &user.id, TokenKind::MagicUrl, &secret, 3600).await?;
     let expire = shared::clock::iso(doc.expire_ms);
-    let link = build_link(
+    let link = tokens::build_link(
         &url,
         &[
             ("userId", &user.id),
@@ -81,22 +57,4 @@ pub async fn handle(State(st): State<AppState>, ctx: Ctx) -> AppResult<(StatusCo
     vars.expires_minutes = 60;
     tokens::send_email(&st, &ctx, MessageKind::MagicUrl, &email, &user.name, &vars).await?;
     Ok(tokens::respond(&ctx, &doc, secret, phrase))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::build_link;
-
-    #[test]
-    fn links_merge_the_query_and_keep_the_fragment() {
-        let l = build_link(
-            "https://a.test/cb?x=1&secret=old#top",
-            &[("userId", "u1"), ("secret", "s")],
-        );
-        assert_eq!(l, "https://a.test/cb?x=1&userId=u1&secret=s#top");
-        assert_eq!(
-            build_link("https://a.test", &[("a", "b c")]),
-            "https://a.test?a=b+c"
-        );
-    }
 }
