@@ -65,6 +65,10 @@ error_types! {
     UserPhoneNotFound => ("user_phone_not_found", 400),
     UserPhoneAlreadyVerified => ("user_phone_already_verified", 409),
     PasswordRecentlyUsed => ("password_recently_used", 400),
+    DocumentUpdateConflict => ("document_update_conflict", 409),
+    UserTargetAlreadyExists => ("user_target_already_exists", 409),
+    UserTargetNotFound => ("user_target_not_found", 404),
+    UserPhoneAlreadyExists => ("user_phone_already_exists", 409),
     GeneralPhoneDisabled => ("general_phone_disabled", 503),
     PasswordPersonalData => ("password_personal_data", 400),
 }

@@ -46,6 +46,9 @@ pub struct UserDoc {
     pub reset: bool,
     #[serde(default)]
     pub password_history: Vec<String>,
+    /// Optimistic-concurrency version (the item's `ver` attribute, not part of `data`).
+    #[serde(skip)]
+    pub version: i64,
 }
 
 impl UserDoc {
@@ -74,6 +77,7 @@ impl UserDoc {
             accessed_ms: now_ms,
             reset: false,
             password_history: vec![],
+            version: 0,
         }
     }
 }

@@ -27,7 +27,20 @@ fn parse<T: serde::de::DeserializeOwned>(item: &Item) -> AppResult<T> {
 }
 
 pub fn user_item(project: &str, u: &UserDoc) -> AppResult<Item> {
-    Ok(Item::new(keys::user(project, &u.id)).with("data", data(u)?))
+    Ok(Item::new(keys::user(project, &u.id))
+        .with("data", data(u)?)
+        .with("ver", Val::N(u.version)))
+}
+
+/// Writes `u` over the version it was read at: the write fails (condition) when someone
+/// changed the user in between, so concurrent updates never silently overwrite each other.
+pub fn user_update_op(project: &str, u: &UserDoc) -> AppResult<TxOp> {
+    let mut next = u.clone();
+    next.version = u.version + 1;
+    Ok(TxOp::Put {
+        item: user_item(project, &next)?,
+        cond: Some(Cond::Equals("ver".into(), Val::N(u.version))),
+    })
 }
 
 pub fn token_item(project: &str, t: &TokenDoc) -> AppResult<Item> {
@@ -91,7 +104,9 @@ pub async fn load_auth(
     let mut tokens = Vec::new();
     for item in &items {
         if item.key.sk == keys::SK_USER {
-            user = Some(parse::<UserDoc>(item)?);
+            let mut u = parse::<UserDoc>(item)?;
+            u.version = item.n("ver").unwrap_or(0);
+            user = Some(u);
         } else if item.key.sk.starts_with(keys::SESSION_PREFIX) {
             sessions.push(parse::<SessionDoc>(item)?);
         } else if item.key.sk.starts_with(keys::TOKEN_PREFIX) && item.s("data").is_some() {
@@ -178,11 +193,21 @@ pub async fn create_user_with_session(
 }
 
 /// Overwrites a user document that must still exist.
+/// Saves a user read at `u.version`; a concurrent change in between is 409
+/// `document_update_conflict` (the client retries).
 pub async fn save_user(table: &DynTable, project: &str, u: &UserDoc) -> AppResult<()> {
-    table
-        .put(user_item(project, u)?, Some(Cond::Exists))
-        .await?;
-    Ok(())
+    match table.transact(vec![user_update_op(project, u)?]).await {
+        Ok(()) => Ok(()),
+        Err(StoreError::ConditionFailed { .. }) => Err(conflict()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub fn conflict() -> AppError {
+    AppError::new(
+        ErrorType::DocumentUpdateConflict,
+        "The account was changed by another request at the same time. Please try again.",
+    )
 }
 
 pub async fn put_session(

@@ -388,10 +388,7 @@ pub async fn consume(
             key: keys::token(project, &user.id, &token.secret_hash),
             cond: Some(Cond::Exists),
         },
-        TxOp::Put {
-            item: repo::user_item(project, &user)?,
-            cond: Some(Cond::Exists),
-        },
+        repo::user_update_op(project, &user)?,
     ];
     match st.table.transact(ops).await {
         Ok(()) => Ok(Consumed { user, token, auth }),
@@ -522,10 +519,7 @@ pub async fn redeem(st: &AppState, ctx: &Ctx) -> AppResult<Response> {
         },
     ];
     if user_changed {
-        ops.push(TxOp::Put {
-            item: repo::user_item(project, &user)?,
-            cond: Some(Cond::Exists),
-        });
+        ops.push(repo::user_update_op(project, &user)?);
     }
     match st.table.transact(ops).await {
         Ok(()) => {}

@@ -9,8 +9,10 @@
 //! | token | `P#<projectId>#U#<userId>` | `AUTH#TOKEN#<sha256(secret)>` | `expires_at`; `failures` counter |
 //! | email guard | `P#<projectId>#EMAIL#<email>` | `GUARD` | `userId`; written in the user's transaction |
 //! | phone guard | `P#<projectId>#PHONE#<phone>` | `GUARD` | same |
+//! | push-target guard | `P#<projectId>#TARGET#<identifier>` | `GUARD` | `userId` |
 //! | user counter | `P#<projectId>#USERCOUNT` | `COUNT` | `n` = users created (for `auths.limit`) |
 //! | rate-limit counter | `P#<projectId>#RL#<expanded key>#<window>` | `RL` | `n`, `expires_at` = window end |
+//! | security log | `P#<projectId>#U#<userId>#LOG` | `LOG#<9999999999999 - ms, 13 digits>#<logId>` | JSON in `data`; `expires_at` = time + retention; a forward query is newest first |
 //!
 //! Access patterns:
 //! - authenticate a request: one query of the user partition with prefix `AUTH#` (user,
@@ -69,12 +71,42 @@ pub fn phone_guard(project_id: &str, phone: &str) -> Key {
     Key::new(format!("P#{project_id}#PHONE#{phone}"), "GUARD")
 }
 
+/// Push-target identifiers are unique across a project.
+pub fn target_guard(project_id: &str, identifier: &str) -> Key {
+    Key::new(format!("P#{project_id}#TARGET#{identifier}"), "GUARD")
+}
+
 pub fn user_count(project_id: &str) -> Key {
     Key::new(format!("P#{project_id}#USERCOUNT"), "COUNT")
 }
 
 pub fn rate_limit(project_id: &str, expanded: &str, window: i64) -> Key {
     Key::new(format!("P#{project_id}#RL#{expanded}#{window}"), "RL")
+}
+
+/// Sort-key prefix of security log items.
+pub const LOG_PREFIX: &str = "LOG#";
+
+/// Largest time (ms) the inverted log time can represent (year 2286).
+pub const LOG_TIME_MAX: i64 = 9_999_999_999_999;
+
+/// A user's security logs live in their own partition, next to (not in) the user's, so the
+/// authentication query never reads them. User ids cannot contain `#`.
+pub fn log_pk(project_id: &str, user_id: &str) -> String {
+    format!("{}#LOG", user_pk(project_id, user_id))
+}
+
+/// `LOG_TIME_MAX - ms`, zero-padded to 13 digits: later times sort first.
+pub fn log_inverted_time(time_ms: i64) -> String {
+    format!("{:013}", LOG_TIME_MAX - time_ms.clamp(0, LOG_TIME_MAX))
+}
+
+/// One log entry; a forward (ascending) query of the partition returns the newest first.
+pub fn log(project_id: &str, user_id: &str, time_ms: i64, log_id: &str) -> Key {
+    Key::new(
+        log_pk(project_id, user_id),
+        format!("{LOG_PREFIX}{}#{log_id}", log_inverted_time(time_ms)),
+    )
 }
 
 #[cfg(test)]

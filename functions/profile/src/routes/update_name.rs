@@ -1,0 +1,14 @@
+//! `PATCH /v1/account/name`.
+
+use axum::Json;
+use axum::extract::State;
+use shared::models::Account;
+use shared::{AppResult, AppState, Ctx, repo, validate};
+
+pub async fn handle(State(st): State<AppState>, ctx: Ctx) -> AppResult<Json<Account>> {
+    let mut user = ctx.auth()?.user.clone();
+    user.name = validate::name("name", ctx.params.str_req("name")?)?;
+    user.updated_ms = st.now_ms();
+    repo::save_user(&st.table, &ctx.project.id, &user).await?;
+    Ok(Json(Account::from(&user)))
+}
