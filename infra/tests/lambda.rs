@@ -15,7 +15,13 @@ fn event(json: &str) -> axum::http::Request<axum::body::Body> {
 #[tokio::test]
 async fn an_apigw_v2_event_reaches_the_sessions_function() {
     let h = common::harness().await;
-    let app = shared::http::finish(sessions::router(), h.state.clone());
+    let geo = shared::runtime::geo_from_env().expect("GEO_MMDB readable");
+    assert!(
+        geo.is_enabled() || std::env::var("CI").is_err(),
+        "CI sets GEO_MMDB"
+    );
+    let expected_country = if geo.is_enabled() { "de" } else { "--" };
+    let app = shared::http::finish(sessions::router(), h.state.clone().with_geo(geo));
     let req = event(include_str!("data/apigw_v2_create_anonymous.json"));
     let res = app.clone().oneshot(req).await.expect("infallible");
     assert_eq!(res.status(), StatusCode::CREATED);
@@ -34,7 +40,8 @@ async fn an_apigw_v2_event_reaches_the_sessions_function() {
         .expect("body");
     let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
     // The source IP comes from the request context; a spoofed X-Forwarded-For is ignored.
-    assert_eq!(v["ip"], "203.0.113.9");
+    assert_eq!(v["ip"], "193.99.144.80");
+    assert_eq!(v["countryCode"], expected_country);
     assert_eq!(v["provider"], "anonymous");
     assert_eq!(
         (v["osName"].as_str(), v["deviceName"].as_str()),

@@ -524,3 +524,55 @@ async fn push_targets() {
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
 }
+
+#[tokio::test]
+async fn g4_security_log_lists_account_events_newest_first() {
+    let h = harness().await;
+    let s = user(&h, "u1", "a@example.com").await;
+    h.clock.advance_s(1);
+    patch(&h, &s, "/v1/account/name", json!({"name": "Ann"})).await;
+    let r = h
+        .call(
+            Method::GET,
+            "/v1/account/logs",
+            &[("x-appwrite-session", &s)],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let events: Vec<&str> = r.body["logs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l["event"].as_str())
+        .collect();
+    assert_eq!(events, vec!["user.update", "session.create", "user.create"]);
+    assert_eq!(r.body["total"], 3);
+    assert_eq!(r.body["logs"][0]["ip"], "127.0.0.1");
+    assert_eq!(r.body["logs"][0]["osName"], "GNU/Linux");
+    let q = r#"queries%5B0%5D=%7B%22method%22%3A%22limit%22%2C%22values%22%3A%5B1%5D%7D&queries%5B1%5D=offset(1)"#;
+    let r = h
+        .call(
+            Method::GET,
+            &format!("/v1/account/logs?{q}"),
+            &[("x-appwrite-session", &s)],
+            None,
+        )
+        .await;
+    let events: Vec<&str> = r.body["logs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l["event"].as_str())
+        .collect();
+    assert_eq!(events, vec!["session.create"]);
+    let r = h
+        .call(
+            Method::GET,
+            "/v1/account/logs?queries%5B0%5D=nope(1)",
+            &[("x-appwrite-session", &s)],
+            None,
+        )
+        .await;
+    assert_eq!(r.typ(), "general_argument_invalid");
+}

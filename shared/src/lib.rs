@@ -1,9 +1,11 @@
 //! The one common crate of the account service: errors, wire models, validation, crypto,
 //! storage (port and backends), projects, repositories and the HTTP glue every Lambda shares.
 
+pub mod audit;
 pub mod clock;
 pub mod crypto;
 pub mod error;
+pub mod geo;
 pub mod http;
 pub mod jwt;
 pub mod messaging;

@@ -299,7 +299,7 @@ impl Session {
             device_brand: d.device_brand.clone(),
             device_model: d.device_model.clone(),
             country_code: s.country_code.clone(),
-            country_name: country_name(&s.country_code).to_string(),
+            country_name: country_name(&s.country_code),
             current,
             factors: s.factors.clone(),
             secret,
@@ -309,14 +309,8 @@ impl Session {
 }
 
 /// Country name for a code; `--` (unknown) is "Unknown".
-pub fn country_name(code: &str) -> &'static str {
-    match code {
-        "us" => "United States",
-        "de" => "Germany",
-        "fr" => "France",
-        "gb" => "United Kingdom",
-        _ => "Unknown",
-    }
+pub fn country_name(code: &str) -> String {
+    crate::geo::country_name(code, "en")
 }
 
 #[derive(Debug, Clone, Serialize)]

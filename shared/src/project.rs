@@ -21,6 +21,9 @@ fn default_duration() -> i64 {
 fn default_max_sessions() -> u32 {
     10
 }
+fn default_retention() -> i64 {
+    365
+}
 
 /// Appwrite's `auths` object with its defaults for new projects.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -140,6 +143,9 @@ pub struct Project {
     pub templates: std::collections::BTreeMap<String, crate::messaging::templates::Override>,
     #[serde(default)]
     pub argon2: Option<Argon2Cost>,
+    /// Days security-log entries are kept (0 keeps none).
+    #[serde(default = "default_retention")]
+    pub log_retention_days: i64,
     /// `services.account`: false turns the account API off for non-key callers.
     #[serde(default = "yes")]
     pub account_service: bool,
@@ -156,6 +162,7 @@ impl Project {
             sms: None,
             templates: Default::default(),
             argon2: None,
+            log_retention_days: default_retention(),
             account_service: true,
         }
     }

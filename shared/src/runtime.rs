@@ -64,6 +64,14 @@ pub async fn sms(spec: &str, clock: Arc<dyn Clock>) -> Result<Option<Arc<dyn Sms
     }
 }
 
+/// The country database named by `GEO_MMDB`, or none (countries are then `--`).
+pub fn geo_from_env() -> Result<crate::geo::Geo, String> {
+    match std::env::var("GEO_MMDB") {
+        Ok(path) if !path.is_empty() => crate::geo::Geo::open(Path::new(&path)),
+        _ => Ok(crate::geo::Geo::none()),
+    }
+}
+
 /// The JWT server key from `JWT_SECRET` (at least 32 characters).
 pub fn jwt_key_from_env() -> Result<Option<Vec<u8>>, String> {
     match std::env::var("JWT_SECRET") {
@@ -87,5 +95,5 @@ pub async fn state_from_env() -> Result<AppState, String> {
     if let Some(s) = sms(&var("SMS", "sns"), clock).await? {
         state = state.with_sms(s);
     }
-    Ok(state)
+    Ok(state.with_geo(geo_from_env()?))
 }

@@ -45,7 +45,7 @@ pub fn build(
         user_agent: ctx.user_agent.chars().take(512).collect(),
         ip: ctx.ip.clone(),
         device: ua::parse(&ctx.user_agent),
-        country_code: "--".into(),
+        country_code: st.geo.country(&ctx.ip),
         factors: spec.factors,
         mfa_updated_ms: None,
     };
@@ -65,6 +65,7 @@ pub async fn create(
     repo::put_session(&st.table, &ctx.project.id, &doc, Some(Cond::NotExists)).await?;
     evict_over_limit(st, ctx, &user.id, existing).await?;
     alert(st, ctx, user, existing.len()).await;
+    crate::audit::record(st, ctx, user, "session.create").await;
     Ok(respond(st, ctx, &doc, &secret))
 }
 

@@ -258,7 +258,7 @@ pub fn vars(st: &AppState, ctx: &Ctx, user: &UserDoc) -> Vars {
         agent_os: join(&d.os_name, &d.os_version),
         agent_device: d.device_name,
         ip: ctx.ip.clone(),
-        country: crate::models::country_name("--").to_string(),
+        country: crate::models::country_name(&st.geo.country(&ctx.ip)),
         date: now.get(..10).unwrap_or("").to_string(),
         time: now.get(11..16).unwrap_or("").to_string(),
         ..Vars::default()
@@ -537,6 +537,7 @@ pub async fn redeem(st: &AppState, ctx: &Ctx) -> AppResult<Response> {
     {
         ratelimit::reset(st, &ctx.rate_counters).await;
     }
+    crate::audit::record(st, ctx, &user, "session.create").await;
     Ok(sessions::respond(st, ctx, &session, &session_secret))
 }
 

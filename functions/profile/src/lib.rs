@@ -15,6 +15,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("PATCH", "/v1/account/email"),
     ("PATCH", "/v1/account/password"),
     ("PATCH", "/v1/account/phone"),
+    ("GET", "/v1/account/logs"),
     ("GET", "/v1/account/prefs"),
     ("PATCH", "/v1/account/prefs"),
     ("PATCH", "/v1/account/status"),
@@ -35,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/account/email", patch(update_email::handle))
         .route("/v1/account/password", patch(update_password::handle))
         .route("/v1/account/phone", patch(update_phone::handle))
+        .route("/v1/account/logs", get(list_logs::handle))
         .route(
             "/v1/account/prefs",
             get(get_prefs::handle).patch(update_prefs::handle),

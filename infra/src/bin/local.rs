@@ -66,6 +66,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(s) = shared::runtime::sms(&var("SMS"), clock).await? {
         state = state.with_sms(s);
     }
+    let state = state.with_geo(shared::runtime::geo_from_env()?);
     println!(
         "outbox: {} (codes and links land here)",
         data_dir.join("outbox.jsonl").display()

@@ -95,6 +95,8 @@ pub struct AppState {
     pub sms: Option<Arc<dyn SmsSender>>,
     /// Server key from which each project's JWT key is derived.
     pub jwt_key: Arc<Vec<u8>>,
+    /// IP-to-country lookup (`--` everywhere without a database).
+    pub geo: crate::geo::Geo,
 }
 
 impl AppState {
@@ -112,7 +114,13 @@ impl AppState {
             mailer: None,
             sms: None,
             jwt_key: Arc::new(jwt_key),
+            geo: crate::geo::Geo::none(),
         }
+    }
+
+    pub fn with_geo(mut self, geo: crate::geo::Geo) -> Self {
+        self.geo = geo;
+        self
     }
 
     pub fn with_mailer(mut self, m: Arc<dyn Mailer>) -> Self {

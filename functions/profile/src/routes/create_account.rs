@@ -66,5 +66,6 @@ pub async fn handle(
     });
     repo::create_user(&st.table, project, &user).await?;
     repo::count_user_created(&st.table, project).await?;
+    shared::audit::record(&st, &ctx, &user, "user.create").await;
     Ok((StatusCode::CREATED, Json(Account::from(&user))))
 }

@@ -71,5 +71,6 @@ pub async fn handle(State(st): State<AppState>, ctx: Ctx) -> AppResult<(StatusCo
     }
     let target = wire(&Account::from(&user), &target_id)
         .ok_or_else(|| AppError::internal("target vanished"))?;
+    shared::audit::record(&st, &ctx, &user, "target.create").await;
     Ok((StatusCode::CREATED, Json(target)))
 }

@@ -28,7 +28,10 @@ pub async fn handle(
         },
     ];
     match st.table.transact(ops).await {
-        Ok(()) => Ok(no_content()),
+        Ok(()) => {
+            shared::audit::record(&st, &ctx, &user, "target.delete").await;
+            Ok(no_content())
+        }
         Err(StoreError::ConditionFailed { .. }) => Err(repo::conflict()),
         Err(e) => Err(e.into()),
     }

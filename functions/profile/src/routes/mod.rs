@@ -5,6 +5,7 @@ pub mod create_push_target;
 pub mod delete_push_target;
 pub mod get_account;
 pub mod get_prefs;
+pub mod list_logs;
 pub mod update_email;
 pub mod update_name;
 pub mod update_password;

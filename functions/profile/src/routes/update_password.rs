@@ -65,5 +65,6 @@ pub async fn handle(State(st): State<AppState>, ctx: Ctx) -> AppResult<Json<Acco
     if let Some(email) = user.email.clone() {
         super::notice(&st, &ctx, &user, &email, NoticeKind::PasswordChanged).await;
     }
+    shared::audit::record(&st, &ctx, &user, "user.update").await;
     Ok(Json(Account::from(&user)))
 }

@@ -57,7 +57,10 @@ pub async fn handle(State(st): State<AppState>, ctx: Ctx) -> AppResult<Json<Acco
         });
     }
     match st.table.transact(ops).await {
-        Ok(()) => Ok(Json(Account::from(&user))),
+        Ok(()) => {
+            shared::audit::record(&st, &ctx, &user, "user.update").await;
+            Ok(Json(Account::from(&user)))
+        }
         Err(StoreError::ConditionFailed { index: Some(1) }) => Err(super::target_taken()),
         Err(StoreError::ConditionFailed { .. }) => Err(repo::conflict()),
         Err(e) => Err(e.into()),

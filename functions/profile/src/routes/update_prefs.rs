@@ -34,6 +34,7 @@ pub async fn handle(State(st): State<AppState>, ctx: Ctx) -> AppResult<Json<Acco
     user.prefs = prefs;
     user.updated_ms = st.now_ms();
     repo::save_user(&st.table, &ctx.project.id, &user).await?;
+    shared::audit::record(&st, &ctx, &user, "user.update").await;
     Ok(Json(Account::from(&user)))
 }
 

@@ -53,6 +53,7 @@ pub async fn handle(
         Err(StoreError::ConditionFailed { .. }) => return Err(repo::conflict()),
         Err(e) => return Err(e.into()),
     }
+    shared::audit::record(&st, &ctx, &user, "target.update").await;
     wire(&Account::from(&user), &target_id)
         .map(Json)
         .ok_or_else(not_found)

@@ -15,5 +15,6 @@ pub async fn handle(State(st): State<AppState>, ctx: Ctx) -> AppResult<Response>
     repo::save_user(&st.table, &ctx.project.id, &user).await?;
     let mut res = Json(Account::from(&user)).into_response();
     cookies::clear_session(res.headers_mut(), &ctx, st.now_ms());
+    shared::audit::record(&st, &ctx, &user, "user.update").await;
     Ok(res)
 }

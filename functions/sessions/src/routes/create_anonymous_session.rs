@@ -31,5 +31,6 @@ pub async fn handle(State(st): State<AppState>, ctx: Ctx) -> AppResult<Response>
     let (session, secret) = sessions::build(&st, &ctx, &user, spec)?;
     repo::create_user_with_session(&st.table, project, &user, &session).await?;
     repo::count_user_created(&st.table, project).await?;
+    shared::audit::record(&st, &ctx, &user, "session.create").await;
     Ok(sessions::respond(&st, &ctx, &session, &secret))
 }

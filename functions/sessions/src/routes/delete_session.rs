@@ -23,5 +23,6 @@ pub async fn handle(
     if current {
         cookies::clear_session(res.headers_mut(), &ctx, st.now_ms());
     }
+    shared::audit::record(&st, &ctx, &ctx.auth()?.user, "session.delete").await;
     Ok(res)
 }

@@ -11,5 +11,6 @@ pub async fn handle(State(st): State<AppState>, ctx: Ctx) -> AppResult<Response>
     repo::delete_sessions(&st.table, &ctx.project.id, &auth.user.id, &ids).await?;
     let mut res = no_content();
     cookies::clear_session(res.headers_mut(), &ctx, st.now_ms());
+    shared::audit::record(&st, &ctx, &auth.user, "session.delete").await;
     Ok(res)
 }

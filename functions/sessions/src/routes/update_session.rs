@@ -16,6 +16,7 @@ pub async fn handle(
     s.expire_ms = now + ctx.project.auths.duration.max(0) * 1000;
     s.updated_ms = now;
     repo::put_session(&st.table, &ctx.project.id, &s, Some(Cond::Exists)).await?;
+    shared::audit::record(&st, &ctx, &ctx.auth()?.user, "session.update").await;
     Ok(Json(Session::from_doc(
         &s,
         super::is_current(&ctx, &s),

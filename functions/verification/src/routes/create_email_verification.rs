@@ -47,5 +47,6 @@ pub async fn handle(State(st): State<AppState>, ctx: Ctx) -> AppResult<(StatusCo
         &vars,
     )
     .await?;
+    shared::audit::record(&st, &ctx, user, "verification.create").await;
     Ok((StatusCode::CREATED, Json(tokens::token_model(&doc))))
 }

@@ -52,5 +52,6 @@ pub async fn handle(State(st): State<AppState>, ctx: Ctx) -> AppResult<(StatusCo
         vars.expires_minutes = 60;
         tokens::send_sms(&st, &ctx, MessageKind::PhoneVerification, &phone, &vars).await?;
     }
+    shared::audit::record(&st, &ctx, user, "verification.create").await;
     Ok((StatusCode::CREATED, Json(tokens::token_model(&doc))))
 }

@@ -46,5 +46,6 @@ pub async fn handle(State(st): State<AppState>, ctx: Ctx) -> AppResult<(StatusCo
     );
     vars.expires_minutes = 60;
     tokens::send_email(&st, &ctx, MessageKind::Recovery, &email, &user.name, &vars).await?;
+    shared::audit::record(&st, &ctx, &user, "recovery.create").await;
     Ok(tokens::respond(&ctx, &doc, secret, String::new()))
 }

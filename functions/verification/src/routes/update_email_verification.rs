@@ -11,5 +11,6 @@ pub async fn handle(State(st): State<AppState>, ctx: Ctx) -> AppResult<Json<Toke
         u.email_verification = true
     })
     .await?;
+    shared::audit::record(&st, &ctx, &done.user, "verification.update").await;
     Ok(Json(tokens::token_model(&done.token)))
 }

@@ -70,5 +70,6 @@ pub async fn handle(State(st): State<AppState>, ctx: Ctx) -> AppResult<Json<Toke
             tracing::warn!(error = %e, "recovery notice not delivered");
         }
     }
+    shared::audit::record(&st, &ctx, &done.user, "recovery.update").await;
     Ok(Json(tokens::token_model(&done.token)))
 }
