@@ -148,7 +148,7 @@ async fn signup_signin_and_session_management() {
 }
 
 #[tokio::test]
-async fn another_users_session_is_invisible() {
+async fn e8_another_users_session_is_invisible() {
     let h = harness().await;
     h.signup("u1", "a@example.com", PW).await;
     h.signup("u2", "b@example.com", PW).await;
@@ -181,7 +181,7 @@ async fn another_users_session_is_invisible() {
 }
 
 #[tokio::test]
-async fn passwords_count_code_points_and_are_not_trimmed() {
+async fn a1_a3_a4_passwords_count_code_points_and_are_not_trimmed() {
     let h = harness().await;
     assert_eq!(
         h.signup("u1", "a@example.com", "🐎🐎").await.status,
@@ -208,7 +208,7 @@ async fn passwords_count_code_points_and_are_not_trimmed() {
 }
 
 #[tokio::test]
-async fn cookies_follow_the_contract() {
+async fn e3_cookies_follow_the_contract() {
     let h = harness().await;
     h.signup("u1", "a@example.com", PW).await;
     let body = json!({"email": "a@example.com", "password": PW});
@@ -350,7 +350,7 @@ async fn session_limit_evicts_the_oldest() {
 }
 
 #[tokio::test]
-async fn sessions_expire_with_the_project_duration() {
+async fn e6_sessions_expire_with_the_project_duration() {
     let h = harness().await;
     h.set("auths.duration=60").await;
     h.signup("u1", "a@example.com", PW).await;
@@ -629,7 +629,7 @@ async fn disabled_methods_and_user_limit() {
 }
 
 #[tokio::test]
-async fn concurrent_signups_with_one_email_yield_one_user() {
+async fn g1_concurrent_signups_with_one_email_yield_one_user() {
     let h = harness().await;
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..8 {
@@ -672,7 +672,7 @@ async fn concurrent_signups_with_one_email_yield_one_user() {
 }
 
 #[tokio::test]
-async fn failed_signins_are_rate_limited_and_successes_reset() {
+async fn b1_failed_signins_are_rate_limited_and_successes_reset() {
     let h = harness().await;
     h.signup("u1", "a@example.com", PW).await;
     let attempt = |pw: &'static str| {
@@ -707,7 +707,7 @@ async fn failed_signins_are_rate_limited_and_successes_reset() {
 }
 
 #[tokio::test]
-async fn password_spraying_is_limited_per_ip() {
+async fn b2_password_spraying_is_limited_per_ip() {
     let h = harness_with(Config {
         signin_per_ip: 5,
         ..Config::default()
@@ -725,7 +725,7 @@ async fn password_spraying_is_limited_per_ip() {
 }
 
 #[tokio::test]
-async fn foreign_origins_are_refused_and_registered_ones_echoed() {
+async fn e4_foreign_origins_are_refused_and_registered_ones_echoed() {
     let h = harness().await;
     infra::admin::add_platform(&h.state.table, "proj1", "web", "app.example.com", "App")
         .await
@@ -857,7 +857,7 @@ async fn store_round_trips_per_request() {
 }
 
 #[tokio::test]
-async fn forwarded_for_is_believed_only_from_configured_proxies() {
+async fn b3_forwarded_for_is_believed_only_from_configured_proxies() {
     let proxy: std::net::IpAddr = "10.0.0.1".parse().expect("ip");
     let h = harness_with(Config {
         trusted_proxies: vec![proxy],
@@ -954,4 +954,111 @@ async fn a6_a7_sign_up_applies_the_password_policy() {
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn a2_a5_long_passphrases_are_accepted_and_oversized_ones_refused_early() {
+    let h = harness().await;
+    assert_eq!(
+        h.signup("u64", "a@example.com", &"x".repeat(64))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        h.signup("u256", "b@example.com", &"y".repeat(256))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        h.signup("u257", "c@example.com", &"z".repeat(257))
+            .await
+            .typ(),
+        "general_argument_invalid"
+    );
+    let lower = "correcthorsebatterystaple";
+    assert_eq!(
+        h.signup("lower", "d@example.com", lower).await.status,
+        StatusCode::CREATED,
+        "A5: no composition rules"
+    );
+    let big = "p".repeat(900_000);
+    let started = std::time::Instant::now();
+    let r = h.signup("big", "e@example.com", &big).await;
+    assert_eq!(r.typ(), "general_argument_invalid");
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(500),
+        "refused before any hashing"
+    );
+}
+
+#[tokio::test]
+async fn a9_no_response_carries_a_hash() {
+    let h = harness().await;
+    let r = h.signup("u1", "a@example.com", PW).await;
+    let (session, cred) = h.login("a@example.com", PW).await;
+    let me = h
+        .call(
+            Method::GET,
+            "/v1/account",
+            &[("x-appwrite-session", &cred)],
+            None,
+        )
+        .await;
+    let list = h
+        .call(
+            Method::GET,
+            "/v1/account/sessions",
+            &[("x-appwrite-session", &cred)],
+            None,
+        )
+        .await;
+    let logs = h
+        .call(
+            Method::GET,
+            "/v1/account/logs",
+            &[("x-appwrite-session", &cred)],
+            None,
+        )
+        .await;
+    for mut body in [r.body, session, me.body, list.body, logs.body] {
+        // The session credential (random base64) is what key callers get; it is no hash.
+        if let Some(o) = body.as_object_mut() {
+            o.remove("secret");
+        }
+        let text = body.to_string();
+        assert!(
+            !text.contains("argon2") && !text.contains("\"hash") && !text.contains("\"password\":"),
+            "{text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn e1_a_chosen_credential_is_never_adopted() {
+    let h = harness().await;
+    h.signup("u1", "a@example.com", PW).await;
+    let planted = shared::crypto::encode_credential("u1", &"a".repeat(256));
+    let body = json!({"email": "a@example.com", "password": PW});
+    let r = h
+        .call(
+            Method::POST,
+            "/v1/account/sessions/email",
+            &[("cookie", &format!("a_session_proj1={planted}"))],
+            Some(body),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let set = r.cookies().join("\n");
+    assert!(!set.contains(&planted), "the server chose a fresh secret");
+    let me = h
+        .call(
+            Method::GET,
+            "/v1/account",
+            &[("x-appwrite-session", &planted)],
+            None,
+        )
+        .await;
+    assert_eq!(me.status, StatusCode::UNAUTHORIZED);
 }

@@ -568,7 +568,10 @@ mod tests {
         // Zero retention records nothing.
         let mut keep_none = (*ctx.project).clone();
         keep_none.log_retention_days = 0;
-        let ctx0 = Ctx { project: Arc::new(keep_none), ..ctx.clone() };
+        let ctx0 = Ctx {
+            project: Arc::new(keep_none),
+            ..ctx.clone()
+        };
         record(&st, &ctx0, &user, "user.delete").await;
 
         let events = |docs: &[LogDoc]| docs.iter().map(|d| d.event.clone()).collect::<Vec<_>>();

@@ -23,6 +23,10 @@ use crate::sessions::{self, NewSession};
 use crate::store::{Cond, StoreError, TxOp, keys};
 use crate::validate::unique_id;
 
+/// Lifetime of emailed and texted sign-in codes: 10 minutes (ASVS 2.7.2 / NIST 800-63B;
+/// Appwrite uses 15). The wire carries the expiry, so SDKs are unaffected.
+pub const OTP_LIFETIME_S: i64 = 600;
+
 /// Wrong guesses after which a short-code token is void.
 pub const MAX_FAILURES: i64 = 5;
 

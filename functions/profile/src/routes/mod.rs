@@ -17,6 +17,7 @@ pub mod update_status;
 use shared::messaging::MessageKind;
 use shared::messaging::templates::NoticeKind;
 use shared::models::UserDoc;
+use shared::password::{self, Personal, Policy};
 use shared::{AppError, AppResult, AppState, Ctx, ErrorType, crypto, tokens};
 
 /// Email and phone changes need the current password; an account without one (anonymous,
@@ -37,6 +38,19 @@ pub(crate) async fn confirm_or_adopt(
             }
         }
         _ => {
+            // Adopting a password is setting one: the project's policy applies.
+            let personal = Personal {
+                user_id: &user.id,
+                email: user.email.as_deref().unwrap_or(""),
+                name: &user.name,
+                phone: user.phone.as_deref().unwrap_or(""),
+            };
+            let password = password::check(
+                &Policy::from_auths(&ctx.project.auths),
+                "password",
+                &password,
+                &personal,
+            )?;
             let cost = ctx.project.argon2_cost();
             user.password = Some(crypto::hash_password(password, cost).await?);
             user.hash = "argon2".into();

@@ -1,10 +1,11 @@
-//! `POST /v1/account/tokens/email`: a 6-digit sign-in code by email (valid 15 minutes).
+//! `POST /v1/account/tokens/email`: a 6-digit sign-in code by email (valid 10 minutes).
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use shared::messaging::MessageKind;
 use shared::models::{Token, TokenKind};
+use shared::tokens::OTP_LIFETIME_S;
 use shared::{AppResult, AppState, Ctx, tokens, validate};
 
 pub async fn handle(State(st): State<AppState>, ctx: Ctx) -> AppResult<(StatusCode, Json<Token>)> {
@@ -15,7 +16,15 @@ pub async fn handle(State(st): State<AppState>, ctx: Ctx) -> AppResult<(StatusCo
     let with_phrase = ctx.params.bool_opt("phrase")?.unwrap_or(false);
     let user = tokens::user_for_email(&st, &ctx, &user_id, &email, true).await?;
     let code = tokens::six_digits()?;
-    let doc = tokens::issue(&st, &ctx, &user.id, TokenKind::EmailOtp, &code, 15 * 60).await?;
+    let doc = tokens::issue(
+        &st,
+        &ctx,
+        &user.id,
+        TokenKind::EmailOtp,
+        &code,
+        OTP_LIFETIME_S,
+    )
+    .await?;
     let phrase = if with_phrase {
         tokens::phrase()?
     } else {
@@ -24,7 +33,7 @@ pub async fn handle(State(st): State<AppState>, ctx: Ctx) -> AppResult<(StatusCo
     let mut vars = tokens::vars(&st, &ctx, &user);
     vars.code = code.clone();
     vars.phrase = phrase.clone();
-    vars.expires_minutes = 15;
+    vars.expires_minutes = 10;
     tokens::send_email(&st, &ctx, MessageKind::EmailOtp, &email, &user.name, &vars).await?;
     Ok(tokens::respond(&ctx, &doc, code, phrase))
 }

@@ -1,5 +1,5 @@
 //! `POST /v1/account/tokens/phone` (alias `POST /v1/account/sessions/phone`): a 6-digit
-//! sign-in code by SMS (valid 15 minutes). Project mock numbers get their fixed code and no SMS.
+//! sign-in code by SMS (valid 10 minutes). Project mock numbers get their fixed code and no SMS.
 
 use axum::Json;
 use axum::extract::State;
@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use shared::crypto::encode_credential;
 use shared::messaging::MessageKind;
 use shared::models::{Token, TokenKind};
+use shared::tokens::OTP_LIFETIME_S;
 use shared::{AppResult, AppState, Ctx, tokens, validate};
 
 pub async fn handle(State(st): State<AppState>, ctx: Ctx) -> AppResult<(StatusCode, Json<Token>)> {
@@ -25,11 +26,11 @@ pub async fn handle(State(st): State<AppState>, ctx: Ctx) -> AppResult<(StatusCo
         Some(m) => m.otp.clone(),
         None => tokens::six_digits()?,
     };
-    let doc = tokens::issue(&st, &ctx, &user.id, TokenKind::Phone, &code, 15 * 60).await?;
+    let doc = tokens::issue(&st, &ctx, &user.id, TokenKind::Phone, &code, OTP_LIFETIME_S).await?;
     if mock.is_none() {
         let mut vars = tokens::vars(&st, &ctx, &user);
         vars.code = code.clone();
-        vars.expires_minutes = 15;
+        vars.expires_minutes = 10;
         tokens::send_sms(&st, &ctx, MessageKind::PhoneOtp, &phone, &vars).await?;
     }
     // Appwrite returns the phone token's secret to keys in the encoded credential form.
