@@ -59,6 +59,11 @@ pub struct Auths {
     pub session_alerts: bool,
     #[serde(default = "yes")]
     pub invalidate_sessions: bool,
+    /// Enumeration-safe mode (off by default, as Appwrite behaves): recovery answers 201 for
+    /// unknown emails, sign-up with a taken email answers 201 without creating anything, and
+    /// token endpoints answer with the requested user id instead of the owner's.
+    #[serde(default)]
+    pub enumeration_protection: bool,
     /// Test numbers answered with a fixed code and no SMS (at most 10).
     #[serde(default)]
     pub mock_numbers: Vec<MockNumber>,
@@ -92,6 +97,7 @@ fn unreachable_default() -> Auths {
         personal_data_check: false,
         session_alerts: false,
         invalidate_sessions: true,
+        enumeration_protection: false,
         mock_numbers: vec![],
     }
 }

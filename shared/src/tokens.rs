@@ -203,6 +203,47 @@ pub async fn user_for_phone(
     Ok(user)
 }
 
+/// The user id a token response shows. In enumeration-safe mode a request naming an email
+/// or phone that already has an owner gets its own requested id back (remembered as an alias
+/// of the owner until the token expires), so the response does not reveal the owner's id.
+pub async fn shown_user_id(
+    st: &AppState,
+    ctx: &Ctx,
+    requested: &str,
+    owner: &UserDoc,
+    expire_ms: i64,
+) -> AppResult<String> {
+    if !ctx.project.auths.enumeration_protection || requested == owner.id {
+        return Ok(owner.id.clone());
+    }
+    let item = crate::store::Item::new(keys::token_alias(&ctx.project.id, requested))
+        .with("userId", crate::store::Val::S(owner.id.clone()))
+        .with(
+            crate::store::EXPIRES_AT,
+            crate::store::Val::N(expire_ms.div_euclid(1000)),
+        );
+    st.table.put(item, None).await?;
+    Ok(requested.to_string())
+}
+
+/// Resolves a redeemed `userId`: the user itself, or the owner an alias points at.
+async fn resolve_user(
+    st: &AppState,
+    project: &str,
+    user_id: &str,
+) -> AppResult<Option<crate::repo::AuthData>> {
+    if let Some(auth) = repo::load_auth(&st.table, project, user_id).await? {
+        return Ok(Some(auth));
+    }
+    match st.table.get(&keys::token_alias(project, user_id)).await? {
+        Some(alias) => match alias.s("userId") {
+            Some(owner) => repo::load_auth(&st.table, project, owner).await,
+            None => Ok(None),
+        },
+        None => Ok(None),
+    }
+}
+
 /// Stores a token for `secret` (only its digest) valid `ttl_s` seconds.
 pub async fn issue(
     st: &AppState,
@@ -469,7 +510,7 @@ pub async fn redeem(st: &AppState, ctx: &Ctx) -> AppResult<Response> {
         ));
     }
     let project = &ctx.project.id;
-    let auth = repo::load_auth(&st.table, project, &user_id)
+    let auth = resolve_user(st, project, &user_id)
         .await?
         .ok_or_else(invalid_token)?;
     let now = st.now_ms();

@@ -10,6 +10,7 @@
 //! | email guard | `P#<projectId>#EMAIL#<email>` | `GUARD` | `userId`; written in the user's transaction |
 //! | phone guard | `P#<projectId>#PHONE#<phone>` | `GUARD` | same |
 //! | push-target guard | `P#<projectId>#TARGET#<identifier>` | `GUARD` | `userId` |
+//! | token alias (enumeration-safe mode) | `P#<projectId>#ALIAS#<shown userId>` | `ALIAS` | `userId`, `expires_at` |
 //! | user counter | `P#<projectId>#USERCOUNT` | `COUNT` | `n` = users created (for `auths.limit`) |
 //! | rate-limit counter | `P#<projectId>#RL#<expanded key>#<window>` | `RL` | `n`, `expires_at` = window end |
 //! | security log | `P#<projectId>#U#<userId>#LOG` | `LOG#<9999999999999 - ms, 13 digits>#<logId>` | JSON in `data`; `expires_at` = time + retention; a forward query is newest first |
@@ -69,6 +70,12 @@ pub fn email_guard(project_id: &str, email: &str) -> Key {
 
 pub fn phone_guard(project_id: &str, phone: &str) -> Key {
     Key::new(format!("P#{project_id}#PHONE#{phone}"), "GUARD")
+}
+
+/// Enumeration-safe mode: the user id a token response showed, pointing at the real owner
+/// for as long as the token lives.
+pub fn token_alias(project_id: &str, alias: &str) -> Key {
+    Key::new(format!("P#{project_id}#ALIAS#{alias}"), "ALIAS")
 }
 
 /// Push-target identifiers are unique across a project.

@@ -41,6 +41,17 @@ pub async fn handle(
         raw_password,
         &personal,
     )?;
+    if auths.enumeration_protection
+        && repo::user_id_by_email(&st.table, project, &email)
+            .await?
+            .is_some()
+    {
+        // Enumeration-safe mode: the same answer as a new account, and nothing is created.
+        let mut decoy = UserDoc::new(user_id, now, serde_json::Value::Null);
+        decoy.name = name;
+        decoy.email = Some(email);
+        return Ok((StatusCode::CREATED, Json(Account::from(&decoy))));
+    }
     let cost = ctx.project.argon2_cost();
     let hash = crypto::hash_password(password, cost).await?;
     let history = if auths.password_history > 0 {

@@ -56,5 +56,7 @@ pub async fn handle(State(st): State<AppState>, ctx: Ctx) -> AppResult<(StatusCo
     vars.phrase = phrase.clone();
     vars.expires_minutes = 60;
     tokens::send_email(&st, &ctx, MessageKind::MagicUrl, &email, &user.name, &vars).await?;
-    Ok(tokens::respond(&ctx, &doc, secret, phrase))
+    let mut shown = doc.clone();
+    shown.user_id = tokens::shown_user_id(&st, &ctx, &user_id, &user, doc.expire_ms).await?;
+    Ok(tokens::respond(&ctx, &shown, secret, phrase))
 }

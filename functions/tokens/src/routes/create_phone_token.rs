@@ -34,10 +34,8 @@ pub async fn handle(State(st): State<AppState>, ctx: Ctx) -> AppResult<(StatusCo
         tokens::send_sms(&st, &ctx, MessageKind::PhoneOtp, &phone, &vars).await?;
     }
     // Appwrite returns the phone token's secret to keys in the encoded credential form.
-    Ok(tokens::respond(
-        &ctx,
-        &doc,
-        encode_credential(&user.id, &code),
-        String::new(),
-    ))
+    let mut shown = doc.clone();
+    shown.user_id = tokens::shown_user_id(&st, &ctx, &user_id, &user, doc.expire_ms).await?;
+    let for_key = encode_credential(&shown.user_id, &code);
+    Ok(tokens::respond(&ctx, &shown, for_key, String::new()))
 }
