@@ -152,13 +152,25 @@ pub async fn record(st: &AppState, ctx: &Ctx, user: &UserDoc, event: &str) {
     }
     let now = st.now_ms();
     let doc = entry(ctx, &st.geo, user, event, now);
-    let stored = match crate::validate::unique_id(now) {
+    let stored = match entry_id() {
         Ok(id) => put(&st.table, &ctx.project.id, &id, &doc, retention_days).await,
         Err(e) => Err(e),
     };
     if let Err(e) = stored {
         tracing::warn!(error = %e, event, "security log entry not recorded");
     }
+}
+
+/// An entry id that sorts later entries of one process first within the same millisecond
+/// (an inverted sequence), with random bits so containers never collide.
+fn entry_id() -> AppResult<String> {
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Ok(format!(
+        "{:016x}{}",
+        u64::MAX - n,
+        crate::crypto::random_hex(4)?
+    ))
 }
 
 /// The user's live entries, newest first: the total count and the page at `offset`.
