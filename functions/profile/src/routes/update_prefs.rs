@@ -45,7 +45,7 @@ mod tests {
     #[test]
     fn measures_like_appwrite() {
         assert_eq!(encoded_len(&serde_json::json!({"a": "b"})), 9);
-        assert_eq!(encoded_len(&serde_json::json!({"a": "é"})), 13);
-        assert_eq!(encoded_len(&serde_json::json!({"a": "🍰"})), 19);
+        assert_eq!(encoded_len(&serde_json::json!({"a": "é"})), 14);
+        assert_eq!(encoded_len(&serde_json::json!({"a": "🍰"})), 20);
     }
 }
