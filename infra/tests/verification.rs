@@ -475,3 +475,35 @@ async fn recovery_for_unknown_or_blocked_users() {
         .await;
     assert_eq!(r.typ(), "user_blocked");
 }
+
+#[tokio::test]
+async fn g1_a_recovery_secret_works_once_under_concurrency() {
+    let h = harness().await;
+    platform(&h).await;
+    h.signup("u1", "a@example.com", PW).await;
+    h.call(Method::POST, "/v1/account/recovery", &[], Some(json!({"email": "a@example.com", "url": "https://app.example.com/r"})))
+        .await;
+    let secret = link_params(&h.last_to("a@example.com")).get("secret").cloned().unwrap_or_default();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..12 {
+        let app = h.app.clone();
+        let body = json!({"userId": "u1", "secret": secret, "password": format!("parallel passphrase {i}")});
+        tasks.spawn(async move {
+            use tower::ServiceExt;
+            let req = axum::http::Request::builder()
+                .method("PUT")
+                .uri("/v1/account/recovery")
+                .header("x-appwrite-project", "proj1")
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(body.to_string()))
+                .expect("req");
+            app.oneshot(req).await.expect("infallible").status().as_u16()
+        });
+    }
+    let mut statuses = vec![];
+    while let Some(s) = tasks.join_next().await {
+        statuses.push(s.unwrap_or(0));
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 401 || *s == 429), "{statuses:?}");
+}
