@@ -481,9 +481,17 @@ async fn g1_a_recovery_secret_works_once_under_concurrency() {
     let h = harness().await;
     platform(&h).await;
     h.signup("u1", "a@example.com", PW).await;
-    h.call(Method::POST, "/v1/account/recovery", &[], Some(json!({"email": "a@example.com", "url": "https://app.example.com/r"})))
-        .await;
-    let secret = link_params(&h.last_to("a@example.com")).get("secret").cloned().unwrap_or_default();
+    h.call(
+        Method::POST,
+        "/v1/account/recovery",
+        &[],
+        Some(json!({"email": "a@example.com", "url": "https://app.example.com/r"})),
+    )
+    .await;
+    let secret = link_params(&h.last_to("a@example.com"))
+        .get("secret")
+        .cloned()
+        .unwrap_or_default();
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..12 {
         let app = h.app.clone();
@@ -497,13 +505,24 @@ async fn g1_a_recovery_secret_works_once_under_concurrency() {
                 .header("content-type", "application/json")
                 .body(axum::body::Body::from(body.to_string()))
                 .expect("req");
-            app.oneshot(req).await.expect("infallible").status().as_u16()
+            app.oneshot(req)
+                .await
+                .expect("infallible")
+                .status()
+                .as_u16()
         });
     }
     let mut statuses = vec![];
     while let Some(s) = tasks.join_next().await {
         statuses.push(s.unwrap_or(0));
     }
-    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
-    assert!(statuses.iter().all(|s| *s == 200 || *s == 401 || *s == 429), "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 401 || *s == 429),
+        "{statuses:?}"
+    );
 }

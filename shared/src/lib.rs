@@ -9,6 +9,7 @@ pub mod geo;
 pub mod http;
 pub mod jwt;
 pub mod messaging;
+pub mod mfa;
 pub mod models;
 pub mod password;
 pub mod project;

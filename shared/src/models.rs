@@ -46,6 +46,12 @@ pub struct UserDoc {
     pub reset: bool,
     #[serde(default)]
     pub password_history: Vec<String>,
+    /// The TOTP authenticator, its secret encrypted at rest.
+    #[serde(default)]
+    pub totp: Option<crate::mfa::TotpDoc>,
+    /// Recovery codes, encrypted at rest (JSON list inside).
+    #[serde(default)]
+    pub recovery_codes: Option<String>,
     /// Optimistic-concurrency version (the item's `ver` attribute, not part of `data`).
     #[serde(skip)]
     pub version: i64,
@@ -77,6 +83,8 @@ impl UserDoc {
             accessed_ms: now_ms,
             reset: false,
             password_history: vec![],
+            totp: None,
+            recovery_codes: None,
             version: 0,
         }
     }

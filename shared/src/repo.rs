@@ -14,6 +14,8 @@ pub struct AuthData {
     pub sessions: Vec<SessionDoc>,
     /// Live, unredeemed tokens.
     pub tokens: Vec<TokenDoc>,
+    /// Live MFA challenges.
+    pub challenges: Vec<crate::mfa::ChallengeDoc>,
 }
 
 fn data<T: serde::Serialize>(v: &T) -> AppResult<Val> {
@@ -102,6 +104,7 @@ pub async fn load_auth(
     let mut user = None;
     let mut sessions = Vec::new();
     let mut tokens = Vec::new();
+    let mut challenges = Vec::new();
     for item in &items {
         if item.key.sk == keys::SK_USER {
             let mut u = parse::<UserDoc>(item)?;
@@ -115,6 +118,10 @@ pub async fn load_auth(
             let mut t = parse::<TokenDoc>(item)?;
             t.failures = item.n("failures").unwrap_or(0);
             tokens.push(t);
+        } else if item.key.sk.starts_with(keys::CHALLENGE_PREFIX) && item.s("data").is_some() {
+            let mut c = parse::<crate::mfa::ChallengeDoc>(item)?;
+            c.failures = item.n("failures").unwrap_or(0);
+            challenges.push(c);
         }
     }
     sessions.sort_by(|a, b| (a.created_ms, &a.id).cmp(&(b.created_ms, &b.id)));
@@ -122,6 +129,7 @@ pub async fn load_auth(
         user,
         sessions,
         tokens,
+        challenges,
     }))
 }
 

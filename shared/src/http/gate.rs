@@ -458,6 +458,17 @@ async fn run_gate(
             ));
         }
     }
+    // The MFA gate: only session requests (JWTs and keys are never gated).
+    if let Caller::User {
+        auth,
+        session_id: Some(sid),
+    } = &caller
+    {
+        if let Some(session) = auth.sessions.iter().find(|s| &s.id == sid) {
+            crate::mfa::gate(&auth.user, session, &method, &pattern)
+                .map_err(|e| (e, None, fallback))?;
+        }
+    }
 
     let user_id = match &caller {
         Caller::User { auth, .. } => auth.user.id.clone(),

@@ -95,6 +95,8 @@ pub struct AppState {
     pub sms: Option<Arc<dyn SmsSender>>,
     /// Server key from which each project's JWT key is derived.
     pub jwt_key: Arc<Vec<u8>>,
+    /// AES-256 key for secrets that must be readable back (recovery codes, TOTP secrets).
+    pub data_key: Arc<Vec<u8>>,
     /// IP-to-country lookup (`--` everywhere without a database).
     pub geo: crate::geo::Geo,
 }
@@ -106,6 +108,7 @@ impl AppState {
         let jwt_key = crate::crypto::random_bytes::<32>()
             .map(|b| b.to_vec())
             .unwrap_or_default();
+        let data_key = derive_data_key(&jwt_key);
         AppState {
             table,
             clock,
@@ -114,6 +117,7 @@ impl AppState {
             mailer: None,
             sms: None,
             jwt_key: Arc::new(jwt_key),
+            data_key: Arc::new(data_key),
             geo: crate::geo::Geo::none(),
         }
     }
@@ -133,7 +137,10 @@ impl AppState {
         self
     }
 
+    /// Sets the server key; the JWT keys and the data-encryption key (recovery codes, TOTP
+    /// secrets) are derived from it with distinct labels.
     pub fn with_jwt_key(mut self, key: Vec<u8>) -> Self {
+        self.data_key = Arc::new(derive_data_key(&key));
         self.jwt_key = Arc::new(key);
         self
     }
@@ -141,6 +148,14 @@ impl AppState {
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
     }
+}
+
+fn derive_data_key(server_key: &[u8]) -> Vec<u8> {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(b"appwrite-account/data-key/v1\0");
+    h.update(server_key);
+    h.finalize().to_vec()
 }
 
 static REQUEST_SEQ: AtomicU64 = AtomicU64::new(0);

@@ -7,6 +7,7 @@
 //! | user | `P#<projectId>#U#<userId>` | `AUTH#USER` | JSON in `data` |
 //! | session | `P#<projectId>#U#<userId>` | `AUTH#SESSION#<sessionId>` | `expires_at` = session expiry |
 //! | token | `P#<projectId>#U#<userId>` | `AUTH#TOKEN#<sha256(secret)>` | `expires_at`; `failures` counter |
+//! | MFA challenge | `P#<projectId>#U#<userId>` | `AUTH#CHALLENGE#<challengeId>` | `expires_at`; `failures` counter |
 //! | email guard | `P#<projectId>#EMAIL#<email>` | `GUARD` | `userId`; written in the user's transaction |
 //! | phone guard | `P#<projectId>#PHONE#<phone>` | `GUARD` | same |
 //! | push-target guard | `P#<projectId>#TARGET#<identifier>` | `GUARD` | `userId` |
@@ -28,6 +29,7 @@ pub const SK_USER: &str = "AUTH#USER";
 pub const AUTH_PREFIX: &str = "AUTH#";
 pub const SESSION_PREFIX: &str = "AUTH#SESSION#";
 pub const TOKEN_PREFIX: &str = "AUTH#TOKEN#";
+pub const CHALLENGE_PREFIX: &str = "AUTH#CHALLENGE#";
 
 pub fn project(project_id: &str) -> Key {
     Key::new(format!("PROJECT#{project_id}"), "PROJECT")
@@ -49,6 +51,14 @@ pub fn session(project_id: &str, user_id: &str, session_id: &str) -> Key {
     Key::new(
         user_pk(project_id, user_id),
         format!("{SESSION_PREFIX}{session_id}"),
+    )
+}
+
+/// An MFA challenge, in the user's partition so authentication loads it too.
+pub fn challenge(project_id: &str, user_id: &str, challenge_id: &str) -> Key {
+    Key::new(
+        user_pk(project_id, user_id),
+        format!("{CHALLENGE_PREFIX}{challenge_id}"),
     )
 }
 
