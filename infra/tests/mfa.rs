@@ -420,3 +420,122 @@ async fn jwts_are_not_gated_but_minting_one_is() {
         "user_more_factors_required"
     );
 }
+
+#[tokio::test]
+async fn g1_twenty_parallel_redemptions_of_one_recovery_code_yield_one_success() {
+    // Twenty challenges in a row would meet the challenge rate limit; this test is about the
+    // store, so limits are off.
+    let h = common::harness_with(shared::Config {
+        abuse: false,
+        ..shared::Config::default()
+    })
+    .await;
+    let (_, _, codes) = enrolled(&h).await;
+    let mut pending = vec![];
+    for _ in 0..20 {
+        let (_, s) = h.login("a@example.com", PW).await;
+        let id = challenge(&h, &s, "recoveryCode").await;
+        pending.push((s, id));
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for (s, id) in pending {
+        let app = h.app.clone();
+        let code = codes[0].clone();
+        tasks.spawn(async move {
+            use tower::ServiceExt;
+            let req = axum::http::Request::builder()
+                .method("PUT")
+                .uri("/v1/account/mfa/challenges")
+                .header("x-appwrite-project", "proj1")
+                .header("x-appwrite-session", s)
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(
+                    json!({"challengeId": id, "otp": code}).to_string(),
+                ))
+                .expect("req");
+            app.oneshot(req)
+                .await
+                .expect("infallible")
+                .status()
+                .as_u16()
+        });
+    }
+    let mut statuses = vec![];
+    while let Some(s) = tasks.join_next().await {
+        statuses.push(s.unwrap_or(0));
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn another_users_challenge_is_invisible() {
+    let h = harness().await;
+    let (_, _, codes) = enrolled(&h).await;
+    let (_, s) = h.login("a@example.com", PW).await;
+    let id = challenge(&h, &s, "recoveryCode").await;
+    h.signup("u2", "b@example.com", PW).await;
+    let (_, other) = h.login("b@example.com", PW).await;
+    let r = call(
+        &h,
+        Method::PUT,
+        "/v1/account/mfa/challenges",
+        &other,
+        Some(json!({"challengeId": id, "otp": codes[0]})),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.typ()),
+        (StatusCode::UNAUTHORIZED, "user_invalid_token")
+    );
+}
+
+#[tokio::test]
+async fn d1_every_first_factor_path_is_gated() {
+    let h = harness().await;
+    let (_, _, _) = enrolled(&h).await;
+    // Email OTP (factor `email`): one factor, MFA needs two.
+    let r = h
+        .call(
+            Method::POST,
+            "/v1/account/tokens/email",
+            &[],
+            Some(json!({"userId": "x", "email": "a@example.com"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let text = h.last_to("a@example.com")["text"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    let code: String = text
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .unwrap_or("")
+        .into();
+    let s = h
+        .call(
+            Method::POST,
+            "/v1/account/sessions/token",
+            &[("x-appwrite-key", &h.key)],
+            Some(json!({"userId": "u1", "secret": code})),
+        )
+        .await;
+    let cred = s.body["secret"].as_str().unwrap_or("").to_string();
+    assert_eq!(s.body["factors"], json!(["email"]));
+    let r = call(&h, Method::GET, "/v1/account", &cred, None).await;
+    assert_eq!(r.typ(), "user_more_factors_required");
+    // Signing out stays possible while factors are missing.
+    let r = call(
+        &h,
+        Method::DELETE,
+        "/v1/account/sessions/current",
+        &cred,
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+}

@@ -2,10 +2,26 @@
 // turn MFA on, make recovery codes, then sign in again and complete a TOTP challenge.
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { expectAppwriteError, loadConfig, uniqueEmail } from './lib.mjs';
 
 const cfg = loadConfig();
+const outboxPath =
+  process.env.OUTBOX_JSONL ?? join(dirname(process.env.LOCAL_PROJECT_JSON ?? '.'), 'outbox.jsonl');
+
+async function lastText(to, kind) {
+  for (let i = 0; i < 50; i++) {
+    if (existsSync(outboxPath)) {
+      const found = readFileSync(outboxPath, 'utf8').trim().split('\n').filter(Boolean)
+        .map((l) => JSON.parse(l)).filter((m) => m.to === to && m.kind === kind);
+      if (found.length) return found.at(-1).text;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no ${kind} message to ${to}`);
+}
 const SDKS = [
   { label: '14', style: 'positional', sdk: await import('node-appwrite-14') },
   { label: '22', style: 'object', sdk: await import('node-appwrite-22') },
@@ -75,6 +91,39 @@ for (const { label, style, sdk } of SDKS) {
       const tc = await call(third, 'createMfaChallenge', { factor: AuthenticationFactor.Totp }, ['factor']);
       await call(third, 'updateMfaChallenge', { challengeId: tc.$id, otp: totp(secret, 1) }, ['challengeId', 'otp']);
       assert.equal((await third.get()).email, email);
+      await call(third, 'updateMfaRecoveryCodes', {}, []);
+      await call(third, 'deleteMfaAuthenticator', { type }, ['type']);
+      assert.equal((await third.listMfaFactors()).totp, false);
+    });
+
+    it('email and SMS challenges with codes from the outbox', async () => {
+      const email = uniqueEmail('mfa2');
+      const user = await call(withKey(), 'create', { userId: ID.unique(), email, password: 'password123' }, ['userId', 'email', 'password']);
+      const login = () => call(withKey(), 'createEmailPasswordSession', { email, password: 'password123' }, ['email', 'password']);
+      const me = withSession((await login()).secret);
+      const verify = style === 'object' ? ['createEmailVerification', 'updateEmailVerification'] : ['createVerification', 'updateVerification'];
+      await call(me, verify[0], { url: 'http://localhost:3000/v' }, ['url']);
+      const link = new URL((await lastText(email, 'verification')).match(/https?:\/\/\S+/)[0]);
+      await call(me, verify[1], { userId: user.$id, secret: link.searchParams.get('secret') }, ['userId', 'secret']);
+      const phone = `+1777${String(Math.floor(Math.random() * 10_000_000)).padStart(7, '0')}`;
+      await call(me, 'updatePhone', { phone, password: 'password123' }, ['phone', 'password']);
+      await me.createPhoneVerification();
+      const pcode = (await lastText(phone, 'phone_verification')).match(/\b(\d{6})\b/)[1];
+      await call(me, 'updatePhoneVerification', { userId: user.$id, secret: pcode }, ['userId', 'secret']);
+      await call(me, 'updateMFA', { mfa: true }, ['mfa']);
+
+      const second = withSession((await login()).secret);
+      await expectAppwriteError(second.get(), 401, 'user_more_factors_required');
+      const ec = await call(second, 'createMfaChallenge', { factor: AuthenticationFactor.Email }, ['factor']);
+      const ecode = (await lastText(email, 'mfa_challenge')).match(/\b(\d{6})\b/)[1];
+      await call(second, 'updateMfaChallenge', { challengeId: ec.$id, otp: ecode }, ['challengeId', 'otp']);
+      assert.equal((await second.get()).$id, user.$id);
+
+      const third = withSession((await login()).secret);
+      const pc = await call(third, 'createMfaChallenge', { factor: AuthenticationFactor.Phone }, ['factor']);
+      const scode = (await lastText(phone, 'mfa_challenge_sms')).match(/\b(\d{6})\b/)[1];
+      await call(third, 'updateMfaChallenge', { challengeId: pc.$id, otp: scode }, ['challengeId', 'otp']);
+      assert.equal((await third.get()).$id, user.$id);
     });
   });
 }
