@@ -11,6 +11,7 @@ pub mod jwt;
 pub mod messaging;
 pub mod mfa;
 pub mod models;
+pub mod oauth2;
 pub mod password;
 pub mod project;
 pub mod repo;
