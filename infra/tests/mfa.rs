@@ -539,3 +539,44 @@ async fn d1_every_first_factor_path_is_gated() {
     .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
 }
+
+#[tokio::test]
+async fn c5_recovery_does_not_bypass_mfa() {
+    let h = harness().await;
+    let (_, _, _) = enrolled(&h).await;
+    infra::admin::add_platform(&h.state.table, "proj1", "web", "app.example.com", "App")
+        .await
+        .expect("platform");
+    let r = h
+        .call(
+            Method::POST,
+            "/v1/account/recovery",
+            &[],
+            Some(json!({"email": "a@example.com", "url": "https://app.example.com/r"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let text = h.last_to("a@example.com")["text"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    let link = text
+        .split_whitespace()
+        .find(|w| w.starts_with("https://app.example.com"))
+        .unwrap_or("");
+    let secret = link
+        .split("secret=")
+        .nth(1)
+        .and_then(|s| s.split('&').next())
+        .unwrap_or("")
+        .to_string();
+    let body = json!({"userId": "u1", "secret": secret, "password": "after recovery 99"});
+    let r = h
+        .call(Method::PUT, "/v1/account/recovery", &[], Some(body))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.cookies().is_empty(), "recovery creates no session");
+    let (_, s) = h.login("a@example.com", "after recovery 99").await;
+    let r = call(&h, Method::GET, "/v1/account", &s, None).await;
+    assert_eq!(r.typ(), "user_more_factors_required");
+}

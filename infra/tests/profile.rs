@@ -576,3 +576,35 @@ async fn g4_security_log_lists_account_events_newest_first() {
         .await;
     assert_eq!(r.typ(), "general_argument_invalid");
 }
+
+#[tokio::test]
+async fn a6_a7_password_change_applies_the_policy() {
+    let h = harness().await;
+    h.set("auths.passwordDictionary=true").await;
+    h.set("auths.personalDataCheck=true").await;
+    let s = user(&h, "u1", "a@example.com").await;
+    let r = patch(
+        &h,
+        &s,
+        "/v1/account/password",
+        json!({"password": "password1234", "oldPassword": PW}),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.typ()),
+        (StatusCode::BAD_REQUEST, "general_argument_invalid"),
+        "A6"
+    );
+    let r = patch(
+        &h,
+        &s,
+        "/v1/account/password",
+        json!({"password": "my a@example.com pass", "oldPassword": PW}),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.typ()),
+        (StatusCode::BAD_REQUEST, "password_personal_data"),
+        "A7"
+    );
+}
