@@ -580,9 +580,9 @@ async fn g4_security_log_lists_account_events_newest_first() {
 #[tokio::test]
 async fn a6_a7_password_change_applies_the_policy() {
     let h = harness().await;
+    let s = user(&h, "u1", "a@example.com").await;
     h.set("auths.passwordDictionary=true").await;
     h.set("auths.personalDataCheck=true").await;
-    let s = user(&h, "u1", "a@example.com").await;
     let r = patch(
         &h,
         &s,
