@@ -631,31 +631,19 @@ async fn disabled_methods_and_user_limit() {
 #[tokio::test]
 async fn g1_concurrent_signups_with_one_email_yield_one_user() {
     let h = harness().await;
-    let mut tasks = tokio::task::JoinSet::new();
-    for i in 0..8 {
-        let app = h.app.clone();
-        let key = h.key.clone();
-        tasks.spawn(async move {
+    let requests = (0..8)
+        .map(|i| {
             let body =
                 json!({"userId": format!("racer{i}"), "email": "race@example.com", "password": PW});
-            let req = axum::http::Request::builder()
-                .method("POST")
-                .uri("/v1/account")
-                .header("x-appwrite-project", "proj1")
-                .header("x-appwrite-key", key)
-                .header("content-type", "application/json")
-                .body(axum::body::Body::from(body.to_string()))
-                .expect("req");
-            use tower::ServiceExt;
-            let res = app.oneshot(req).await.expect("infallible");
-            res.status().as_u16()
-        });
-    }
-    let mut statuses = vec![];
-    while let Some(s) = tasks.join_next().await {
-        statuses.push(s.unwrap_or(0));
-    }
-    statuses.sort();
+            h.request(
+                Method::POST,
+                "/v1/account",
+                &[("x-appwrite-key", &h.key)],
+                Some(body),
+            )
+        })
+        .collect();
+    let statuses = h.concurrently(requests).await;
     assert_eq!(statuses, vec![201, 409, 409, 409, 409, 409, 409, 409]);
     let owner = shared::repo::user_id_by_email(&h.state.table, "proj1", "race@example.com")
         .await

@@ -437,33 +437,19 @@ async fn g1_twenty_parallel_redemptions_of_one_recovery_code_yield_one_success()
         let id = challenge(&h, &s, "recoveryCode").await;
         pending.push((s, id));
     }
-    let mut tasks = tokio::task::JoinSet::new();
-    for (s, id) in pending {
-        let app = h.app.clone();
-        let code = codes[0].clone();
-        tasks.spawn(async move {
-            use tower::ServiceExt;
-            let req = axum::http::Request::builder()
-                .method("PUT")
-                .uri("/v1/account/mfa/challenges")
-                .header("x-appwrite-project", "proj1")
-                .header("x-appwrite-session", s)
-                .header("content-type", "application/json")
-                .body(axum::body::Body::from(
-                    json!({"challengeId": id, "otp": code}).to_string(),
-                ))
-                .expect("req");
-            app.oneshot(req)
-                .await
-                .expect("infallible")
-                .status()
-                .as_u16()
-        });
-    }
-    let mut statuses = vec![];
-    while let Some(s) = tasks.join_next().await {
-        statuses.push(s.unwrap_or(0));
-    }
+    let requests = pending
+        .iter()
+        .map(|(s, id)| {
+            let body = json!({"challengeId": id, "otp": codes[0]});
+            h.request(
+                Method::PUT,
+                "/v1/account/mfa/challenges",
+                &[("x-appwrite-session", s)],
+                Some(body),
+            )
+        })
+        .collect();
+    let statuses = h.concurrently(requests).await;
     assert_eq!(
         statuses.iter().filter(|s| **s == 200).count(),
         1,

@@ -267,33 +267,19 @@ async fn concurrent_email_changes_to_one_address_leave_one_owner() {
     for i in 0..6 {
         creds.push(user(&h, &format!("u{i}"), &format!("u{i}@example.com")).await);
     }
-    let mut tasks = tokio::task::JoinSet::new();
-    for cred in creds {
-        let app = h.app.clone();
-        tasks.spawn(async move {
-            use tower::ServiceExt;
-            let req = axum::http::Request::builder()
-                .method("PATCH")
-                .uri("/v1/account/email")
-                .header("x-appwrite-project", "proj1")
-                .header("x-appwrite-session", cred)
-                .header("content-type", "application/json")
-                .body(axum::body::Body::from(
-                    json!({"email": "prize@example.com", "password": PW}).to_string(),
-                ))
-                .expect("req");
-            app.oneshot(req)
-                .await
-                .expect("infallible")
-                .status()
-                .as_u16()
-        });
-    }
-    let mut statuses = vec![];
-    while let Some(s) = tasks.join_next().await {
-        statuses.push(s.unwrap_or(0));
-    }
-    statuses.sort();
+    let requests = creds
+        .iter()
+        .map(|c| {
+            let body = json!({"email": "prize@example.com", "password": PW});
+            h.request(
+                Method::PATCH,
+                "/v1/account/email",
+                &[("x-appwrite-session", c)],
+                Some(body),
+            )
+        })
+        .collect();
+    let statuses = h.concurrently(requests).await;
     assert_eq!(statuses, vec![200, 409, 409, 409, 409, 409]);
 }
 

@@ -145,34 +145,18 @@ async fn c2_c3_expired_and_wrong_type_tokens_are_refused() {
 async fn g1_concurrent_redemptions_yield_exactly_one_session() {
     let h = harness().await;
     let (_, code) = email_token(&h, "u1", "race@example.com").await;
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..10 {
-        let app = h.app.clone();
-        let key = h.key.clone();
-        let code = code.clone();
-        tasks.spawn(async move {
-            use tower::ServiceExt;
-            let req = axum::http::Request::builder()
-                .method("POST")
-                .uri("/v1/account/sessions/token")
-                .header("x-appwrite-project", "proj1")
-                .header("x-appwrite-key", key)
-                .header("content-type", "application/json")
-                .body(axum::body::Body::from(
-                    json!({"userId": "u1", "secret": code}).to_string(),
-                ))
-                .expect("req");
-            app.oneshot(req)
-                .await
-                .expect("infallible")
-                .status()
-                .as_u16()
-        });
-    }
-    let mut statuses = vec![];
-    while let Some(s) = tasks.join_next().await {
-        statuses.push(s.unwrap_or(0));
-    }
+    let requests = (0..10)
+        .map(|_| {
+            let body = json!({"userId": "u1", "secret": code});
+            h.request(
+                Method::POST,
+                "/v1/account/sessions/token",
+                &[("x-appwrite-key", &h.key)],
+                Some(body),
+            )
+        })
+        .collect();
+    let statuses = h.concurrently(requests).await;
     assert_eq!(
         statuses.iter().filter(|s| **s == 201).count(),
         1,

@@ -492,30 +492,13 @@ async fn g1_a_recovery_secret_works_once_under_concurrency() {
         .get("secret")
         .cloned()
         .unwrap_or_default();
-    let mut tasks = tokio::task::JoinSet::new();
-    for i in 0..12 {
-        let app = h.app.clone();
-        let body = json!({"userId": "u1", "secret": secret, "password": format!("parallel passphrase {i}")});
-        tasks.spawn(async move {
-            use tower::ServiceExt;
-            let req = axum::http::Request::builder()
-                .method("PUT")
-                .uri("/v1/account/recovery")
-                .header("x-appwrite-project", "proj1")
-                .header("content-type", "application/json")
-                .body(axum::body::Body::from(body.to_string()))
-                .expect("req");
-            app.oneshot(req)
-                .await
-                .expect("infallible")
-                .status()
-                .as_u16()
-        });
-    }
-    let mut statuses = vec![];
-    while let Some(s) = tasks.join_next().await {
-        statuses.push(s.unwrap_or(0));
-    }
+    let requests = (0..12)
+        .map(|i| {
+            let body = json!({"userId": "u1", "secret": secret, "password": format!("parallel passphrase {i}")});
+            h.request(Method::PUT, "/v1/account/recovery", &[], Some(body))
+        })
+        .collect();
+    let statuses = h.concurrently(requests).await;
     assert_eq!(
         statuses.iter().filter(|s| **s == 200).count(),
         1,

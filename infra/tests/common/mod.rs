@@ -200,6 +200,17 @@ impl Harness {
         headers: &[(&str, &str)],
         body: Option<Value>,
     ) -> Resp {
+        self.send(self.request(method, path, headers, body)).await
+    }
+
+    /// The request `call` sends: project and host headers, a browser user agent, JSON body.
+    pub fn request(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Request<Body> {
         let mut b = Request::builder()
             .method(method)
             .uri(path)
@@ -219,7 +230,28 @@ impl Harness {
             }
             None => Body::empty(),
         };
-        self.send(b.body(body).expect("request")).await
+        b.body(body).expect("request")
+    }
+
+    /// Sends all `requests` at once and returns their statuses, sorted.
+    pub async fn concurrently(&self, requests: Vec<Request<Body>>) -> Vec<u16> {
+        let mut tasks = tokio::task::JoinSet::new();
+        for req in requests {
+            let app = self.app.clone();
+            tasks.spawn(async move {
+                app.oneshot(req)
+                    .await
+                    .expect("infallible")
+                    .status()
+                    .as_u16()
+            });
+        }
+        let mut statuses = vec![];
+        while let Some(s) = tasks.join_next().await {
+            statuses.push(s.unwrap_or(0));
+        }
+        statuses.sort();
+        statuses
     }
 
     pub async fn send(&self, req: Request<Body>) -> Resp {
