@@ -123,7 +123,8 @@ fn user_limit_error() -> AppError {
     )
 }
 
-async fn check_user_limit(st: &AppState, ctx: &Ctx) -> AppResult<()> {
+/// 400 `user_count_exceeded` when the project's user limit is reached (every sign-up path).
+pub async fn check_user_limit(st: &AppState, ctx: &Ctx) -> AppResult<()> {
     let limit = ctx.project.auths.limit;
     if limit > 0 && repo::user_count(&st.table, &ctx.project.id).await? >= limit as i64 {
         return Err(user_limit_error());
@@ -342,6 +343,25 @@ pub async fn send_email(
         html: r.html,
     };
     mailer.send(&email).await.map_err(AppError::internal)
+}
+
+/// A security notice (no secret inside) to `to`. Best effort: a project without mail or a
+/// delivery failure never fails the change it reports.
+pub async fn notice(
+    st: &AppState,
+    ctx: &Ctx,
+    user: &UserDoc,
+    to: &str,
+    kind: templates::NoticeKind,
+) {
+    if require_mail(st, ctx).is_err() {
+        return;
+    }
+    let mut vars = vars(st, ctx, user);
+    vars.notice = kind;
+    if let Err(e) = send_email(st, ctx, MessageKind::Notice, to, &user.name, &vars).await {
+        tracing::warn!(error = %e, "security notice not delivered");
+    }
 }
 
 /// Renders and sends an SMS of `kind` to `to`.

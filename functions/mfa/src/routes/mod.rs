@@ -74,17 +74,8 @@ pub(crate) async fn add_session_factors(
 
 /// A security notice to the account's email, if it has one (best effort).
 pub(crate) async fn notice(st: &AppState, ctx: &Ctx, user: &UserDoc, kind: NoticeKind) {
-    let Some(email) = user.email.clone() else {
-        return;
-    };
-    if tokens::require_mail(st, ctx).is_err() {
-        return;
-    }
-    let mut vars = tokens::vars(st, ctx, user);
-    vars.notice = kind;
-    let m = shared::messaging::MessageKind::Notice;
-    if let Err(e) = tokens::send_email(st, ctx, m, &email, &user.name, &vars).await {
-        tracing::warn!(error = %e, "security notice not delivered");
+    if let Some(email) = user.email.clone() {
+        tokens::notice(st, ctx, user, &email, kind).await;
     }
 }
 

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use shared::models::{Account, TargetDoc, UserDoc};
 use shared::password::{self, Personal, Policy};
-use shared::{AppError, AppResult, AppState, Ctx, ErrorType, crypto, repo, validate};
+use shared::{AppResult, AppState, Ctx, crypto, repo, validate};
 
 pub async fn handle(
     State(st): State<AppState>,
@@ -23,12 +23,7 @@ pub async fn handle(
     };
     let auths = &ctx.project.auths;
     let project = &ctx.project.id;
-    if auths.limit > 0 && repo::user_count(&st.table, project).await? >= auths.limit as i64 {
-        return Err(AppError::new(
-            ErrorType::UserCountExceeded,
-            "The current project has exceeded the maximum number of users. Please check your user limit in the Appwrite console.",
-        ));
-    }
+    shared::tokens::check_user_limit(&st, &ctx).await?;
     let personal = Personal {
         user_id: raw_id,
         email: &email,

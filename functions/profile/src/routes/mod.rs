@@ -14,11 +14,9 @@ pub mod update_prefs;
 pub mod update_push_target;
 pub mod update_status;
 
-use shared::messaging::MessageKind;
-use shared::messaging::templates::NoticeKind;
 use shared::models::UserDoc;
 use shared::password::{self, Personal, Policy};
-use shared::{AppError, AppResult, AppState, Ctx, ErrorType, crypto, tokens};
+use shared::{AppError, AppResult, Ctx, ErrorType, crypto};
 
 /// Email and phone changes need the current password; an account without one (anonymous,
 /// passwordless, OAuth) adopts the given password instead, which converts it.
@@ -59,18 +57,6 @@ pub(crate) async fn confirm_or_adopt(
         }
     }
     Ok(())
-}
-
-/// A security notice to `to` (no secret inside). Best effort: never fails the change.
-pub(crate) async fn notice(st: &AppState, ctx: &Ctx, user: &UserDoc, to: &str, kind: NoticeKind) {
-    if tokens::require_mail(st, ctx).is_err() {
-        return;
-    }
-    let mut vars = tokens::vars(st, ctx, user);
-    vars.notice = kind;
-    if let Err(e) = tokens::send_email(st, ctx, MessageKind::Notice, to, &user.name, &vars).await {
-        tracing::warn!(error = %e, "security notice not delivered");
-    }
 }
 
 /// A 409 for an identifier (email, phone, push token) another target already uses.

@@ -51,7 +51,7 @@ pub async fn handle(State(st): State<AppState>, ctx: Ctx) -> AppResult<Json<Acco
         Err(e) => return Err(e.into()),
     }
     if let Some(o) = old {
-        super::notice(&st, &ctx, &user, &o, NoticeKind::EmailChanged).await;
+        shared::tokens::notice(&st, &ctx, &user, &o, NoticeKind::EmailChanged).await;
     }
     shared::audit::record(&st, &ctx, &user, "user.update").await;
     Ok(Json(Account::from(&user)))

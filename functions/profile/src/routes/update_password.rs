@@ -63,7 +63,7 @@ pub async fn handle(State(st): State<AppState>, ctx: Ctx) -> AppResult<Json<Acco
         }
     }
     if let Some(email) = user.email.clone() {
-        super::notice(&st, &ctx, &user, &email, NoticeKind::PasswordChanged).await;
+        shared::tokens::notice(&st, &ctx, &user, &email, NoticeKind::PasswordChanged).await;
     }
     shared::audit::record(&st, &ctx, &user, "user.update").await;
     Ok(Json(Account::from(&user)))

@@ -4,19 +4,13 @@ use axum::extract::State;
 use axum::response::Response;
 use shared::models::UserDoc;
 use shared::sessions::{self, NewSession};
-use shared::{AppError, AppResult, AppState, Ctx, ErrorType, repo, validate};
+use shared::{AppResult, AppState, Ctx, repo, validate};
 
 pub async fn handle(State(st): State<AppState>, ctx: Ctx) -> AppResult<Response> {
     ctx.require_method(ctx.project.auths.anonymous, "Anonymous")?;
     ctx.reject_if_signed_in()?;
     let project = &ctx.project.id;
-    let limit = ctx.project.auths.limit;
-    if limit > 0 && repo::user_count(&st.table, project).await? >= limit as i64 {
-        return Err(AppError::new(
-            ErrorType::UserCountExceeded,
-            "The current project has exceeded the maximum number of users. Please check your user limit in the Appwrite console.",
-        ));
-    }
+    shared::tokens::check_user_limit(&st, &ctx).await?;
     let now = st.now_ms();
     let user = UserDoc::new(
         validate::unique_id(now)?,

@@ -4,7 +4,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use shared::messaging::{MessageKind, templates::NoticeKind};
+use shared::messaging::templates::NoticeKind;
 use shared::models::{Token, TokenKind};
 use shared::password::{self, Personal, Policy};
 use shared::{AppError, AppResult, AppState, Ctx, ErrorType, crypto, repo, tokens};
@@ -55,20 +55,7 @@ pub async fn handle(State(st): State<AppState>, ctx: Ctx) -> AppResult<Json<Toke
         repo::delete_sessions(&st.table, &ctx.project.id, &done.user.id, &ids).await?;
     }
     if let Some(email) = done.user.email.as_deref() {
-        let mut vars = tokens::vars(&st, &ctx, &done.user);
-        vars.notice = NoticeKind::PasswordRecovered;
-        if let Err(e) = tokens::send_email(
-            &st,
-            &ctx,
-            MessageKind::Notice,
-            email,
-            &done.user.name,
-            &vars,
-        )
-        .await
-        {
-            tracing::warn!(error = %e, "recovery notice not delivered");
-        }
+        tokens::notice(&st, &ctx, &done.user, email, NoticeKind::PasswordRecovered).await;
     }
     shared::audit::record(&st, &ctx, &done.user, "recovery.update").await;
     Ok(Json(tokens::token_model(&done.token)))
