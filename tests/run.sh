@@ -12,6 +12,11 @@ MOTO_PORT=${MOTO_PORT:-4566}
 LOCAL_PORT=${LOCAL_PORT:-8181}
 DDB_PORT=${DDB_PORT:-8182}
 WATCH_PORT=${WATCH_PORT:-9100}
+# The OAuth2 tests start a real OpenID Provider (oidc-provider) here; both local servers
+# know it as provider `oidc` (discovery by well-known URL) and have `github` disabled.
+export IDP_PORT=${IDP_PORT:-3900}
+OAUTH2_OIDC="oidc={\"enabled\":true,\"clientId\":\"appwrite-account-tests\",\"clientSecret\":\"idp-test-secret-0123456789\",\"options\":{\"wellKnownUrl\":\"http://127.0.0.1:$IDP_PORT/.well-known/openid-configuration\"}}"
+OAUTH2_GITHUB='github={"enabled":false,"clientId":"x","clientSecret":"y"}'
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() {
@@ -57,14 +62,15 @@ cfn-lint template.yaml
 
 step "node-appwrite 14/22/27 against the local server (redb)"
 cargo build --bins -q
-./target/debug/appwrite-local --listen "127.0.0.1:$LOCAL_PORT" --data-dir "$WORK/local" > "$WORK/local.log" 2>&1 &
+./target/debug/appwrite-local --listen "127.0.0.1:$LOCAL_PORT" --data-dir "$WORK/local" \
+  --oauth2 "$OAUTH2_OIDC" --oauth2 "$OAUTH2_GITHUB" > "$WORK/local.log" 2>&1 &
 PIDS+=($!)
 wait_http "http://127.0.0.1:$LOCAL_PORT/v1/account" 30
 (cd tests/sdk && LOCAL_PROJECT_JSON="$WORK/local/local-project.json" npm test)
 
 step "node-appwrite 14/22/27 against the functions on DynamoDB (moto)"
 TABLE_NAME=appwrite-sdk-test ./target/debug/appwrite-local --store dynamodb --listen "127.0.0.1:$DDB_PORT" \
-  --data-dir "$WORK/ddb" > "$WORK/ddb.log" 2>&1 &
+  --data-dir "$WORK/ddb" --oauth2 "$OAUTH2_OIDC" --oauth2 "$OAUTH2_GITHUB" > "$WORK/ddb.log" 2>&1 &
 PIDS+=($!)
 wait_http "http://127.0.0.1:$DDB_PORT/v1/account" 30
 (cd tests/sdk && LOCAL_PROJECT_JSON="$WORK/ddb/local-project.json" npm test)

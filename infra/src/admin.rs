@@ -105,6 +105,30 @@ pub async fn set(table: &DynTable, project: &str, assignment: &str) -> AppResult
     Ok(updated)
 }
 
+/// Stores OAuth2 provider `name` for `project` from JSON `{"enabled", "clientId",
+/// "clientSecret", "options"}`; the client secret is sealed with `data_key` (derived from the
+/// functions' server key) and never stored in the clear.
+pub async fn set_provider(
+    table: &DynTable,
+    project: &str,
+    name: &str,
+    json: &str,
+    data_key: &[u8],
+) -> AppResult<Project> {
+    if shared::oauth2::provider(name).is_none() {
+        return Err(AppError::new(
+            shared::ErrorType::ProjectProviderUnsupported,
+            format!("no provider `{name}`"),
+        ));
+    }
+    let settings: shared::oauth2::ProviderSettings = serde_json::from_str(json)
+        .map_err(|e| AppError::invalid_param("provider", &format!("settings JSON: {e}")))?;
+    let mut p = require_project(table, project).await?;
+    p.set_provider(data_key, name, &settings)?;
+    save_project(table, &p).await?;
+    Ok(p)
+}
+
 /// First-start setup of the local server: reuses the project in
 /// `<data-dir>/local-project.json` when the store still has it, else creates a project and a
 /// development key and writes the file (`{"endpoint","projectId","apiKey"}`).

@@ -23,7 +23,7 @@ const DYNAMO_ACTIONS: [&str; 7] = [
 ];
 
 /// What the binaries read from the environment (shared/src/runtime.rs, shared/src/http).
-const ENV_VARS: [&str; 12] = [
+const ENV_VARS: [&str; 13] = [
     "STORE",
     "TABLE_NAME",
     "JWT_SECRET",
@@ -35,6 +35,7 @@ const ENV_VARS: [&str; 12] = [
     "SIGNIN_PER_IP",
     "PROJECT_CACHE_MS",
     "LOG_LEVEL",
+    "PUBLIC_ENDPOINT",
     "AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH",
 ];
 

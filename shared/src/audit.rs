@@ -209,36 +209,13 @@ fn bad_query(description: &str) -> AppError {
 /// form (`limit(25)`, `offset(5)`); the first `limit` and the first `offset` win. Anything
 /// else is 400 `general_argument_invalid` naming `queries`.
 pub fn parse_queries(params: &Params) -> AppResult<(usize, usize)> {
-    let mut entries: Vec<&Value> = Vec::new();
-    match params.get("queries") {
-        None => {}
-        Some(Value::Array(list)) => entries.extend(list),
-        Some(v @ (Value::String(_) | Value::Object(_))) => entries.push(v),
-        Some(_) => return Err(bad_query("Value must be a valid array")),
-    }
-    // `queries[<n>]` in index order, then `queries[]`.
-    let mut indexed: Vec<((bool, u64), &Value)> = params
-        .0
-        .iter()
-        .filter_map(|(k, v)| {
-            let inner = k.strip_prefix("queries[")?.strip_suffix(']')?;
-            if inner.is_empty() {
-                Some(((true, 0), v))
-            } else {
-                inner.parse::<u64>().ok().map(|n| ((false, n), v))
-            }
-        })
-        .collect();
-    indexed.sort_by_key(|(order, _)| *order);
-    entries.extend(indexed.into_iter().map(|(_, v)| v));
-
     let mut limit = None;
     let mut offset = None;
-    for entry in entries {
-        let (method, values) = parse_query(entry)?;
-        match method.as_str() {
+    for entry in crate::queries::entries(params)? {
+        let q = crate::queries::parse(&entry)?;
+        match q.method.as_str() {
             "limit" => {
-                let n = int_value(&method, &values)?;
+                let n = int_value(&q.method, &q.values)?;
                 if !(1..=MAX_LIMIT as i64).contains(&n) {
                     return Err(bad_query(
                         "Invalid limit: Value must be a valid range between 1 and 5,000",
@@ -247,7 +224,7 @@ pub fn parse_queries(params: &Params) -> AppResult<(usize, usize)> {
                 limit.get_or_insert(n as usize);
             }
             "offset" => {
-                let n = int_value(&method, &values)?;
+                let n = int_value(&q.method, &q.values)?;
                 let n = usize::try_from(n).map_err(|_| {
                     bad_query("Invalid offset: Value must be an integer of at least 0")
                 })?;
@@ -257,60 +234,6 @@ pub fn parse_queries(params: &Params) -> AppResult<(usize, usize)> {
         }
     }
     Ok((limit.unwrap_or(DEFAULT_LIMIT), offset.unwrap_or(0)))
-}
-
-/// One query as (method, values).
-fn parse_query(entry: &Value) -> AppResult<(String, Vec<Value>)> {
-    match entry {
-        Value::Object(_) => json_query(entry),
-        Value::String(s) => {
-            let s = s.trim();
-            if s.starts_with('{') {
-                let v: Value = serde_json::from_str(s)
-                    .map_err(|_| bad_query(&format!("Invalid query: {s}")))?;
-                json_query(&v)
-            } else {
-                legacy_query(s)
-            }
-        }
-        _ => Err(bad_query("Invalid query: each query must be a string")),
-    }
-}
-
-/// `{"method": "...", "attribute": "...", "values": [...]}`.
-fn json_query(v: &Value) -> AppResult<(String, Vec<Value>)> {
-    let method = v
-        .get("method")
-        .and_then(Value::as_str)
-        .ok_or_else(|| bad_query("Invalid query: method must be a string"))?;
-    let values = match v.get("values") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(a)) => a.clone(),
-        Some(_) => return Err(bad_query("Invalid query: values must be an array")),
-    };
-    Ok((method.to_string(), values))
-}
-
-/// `method(arg, ...)`; arguments are JSON scalars (numbers, `"strings"`, booleans, null).
-fn legacy_query(s: &str) -> AppResult<(String, Vec<Value>)> {
-    let invalid = || bad_query(&format!("Invalid query: {s}"));
-    let (method, rest) = s.split_once('(').ok_or_else(invalid)?;
-    let args = rest.strip_suffix(')').ok_or_else(invalid)?;
-    let method = method.trim();
-    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(invalid());
-    }
-    if !matches!(method, "limit" | "offset") {
-        // Other methods are refused whatever their arguments.
-        return Ok((method.to_string(), Vec::new()));
-    }
-    let values = args
-        .split(',')
-        .map(str::trim)
-        .filter(|a| !a.is_empty())
-        .map(|a| serde_json::from_str::<Value>(a).map_err(|_| invalid()))
-        .collect::<AppResult<Vec<Value>>>()?;
-    Ok((method.to_string(), values))
 }
 
 /// The first value as an integer (a JSON integer or a numeric string).
@@ -437,15 +360,24 @@ mod tests {
             "queries[0]=[1]",
             "queries[0]=limit(1)&queries[1]=orderDesc(\"$id\")",
         ];
+        // A legacy string that cannot be converted is `general_query_invalid` (contract
+        // §10.3); everything else names the parameter.
+        let unconvertible = [
+            "queries[0]=limit(5",
+            "queries[0]=limit(abc)",
+            "queries[0]=Query.limit(5)",
+        ];
         for q in cases {
             let e = parse_queries(&get(q)).err();
-            assert_eq!(
-                e.as_ref().map(|e| e.kind),
-                Some(ErrorType::GeneralArgumentInvalid),
-                "{q}"
-            );
+            let kind = e.as_ref().map(|e| e.kind);
             let msg = e.map(|e| e.message).unwrap_or_default();
-            assert!(msg.starts_with("Invalid `queries` param: "), "{q}: {msg}");
+            if unconvertible.contains(&q) {
+                assert_eq!(kind, Some(ErrorType::GeneralQueryInvalid), "{q}");
+                assert!(msg.starts_with("Invalid query: "), "{q}: {msg}");
+            } else {
+                assert_eq!(kind, Some(ErrorType::GeneralArgumentInvalid), "{q}");
+                assert!(msg.starts_with("Invalid `queries` param: "), "{q}: {msg}");
+            }
         }
         let json_cases = [
             r#"{"queries":"x"}"#,

@@ -78,6 +78,17 @@ error_types! {
     UserPhoneAlreadyExists => ("user_phone_already_exists", 409),
     GeneralPhoneDisabled => ("general_phone_disabled", 503),
     PasswordPersonalData => ("password_personal_data", 400),
+    GeneralQueryInvalid => ("general_query_invalid", 400),
+    GeneralCursorNotFound => ("general_cursor_not_found", 400),
+    ProjectProviderDisabled => ("project_provider_disabled", 412),
+    ProjectProviderUnsupported => ("project_provider_unsupported", 400),
+    ProjectInvalidSuccessUrl => ("project_invalid_success_url", 400),
+    ProjectInvalidFailureUrl => ("project_invalid_failure_url", 400),
+    UserOauth2ProviderError => ("user_oauth2_provider_error", 424),
+    UserOauth2BadRequest => ("user_oauth2_bad_request", 400),
+    UserOauth2Unauthorized => ("user_oauth2_unauthorized", 401),
+    UserMissingId => ("user_missing_id", 400),
+    UserIdentityNotFound => ("user_identity_not_found", 404),
 }
 
 /// Statuses Appwrite passes through; anything else is answered as 500.

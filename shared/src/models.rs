@@ -280,8 +280,16 @@ pub struct Session {
 impl Session {
     /// The wire form; `secret` is the encoded credential for API-key callers at creation,
     /// `""` everywhere else.
-    pub fn from_doc(s: &SessionDoc, current: bool, secret: String) -> Self {
+    /// `key` opens the sealed provider tokens of OAuth2 sessions.
+    pub fn from_doc(s: &SessionDoc, current: bool, secret: String, key: &[u8]) -> Self {
         let d = &s.device;
+        let open = |which: &str, v: &str| {
+            crate::identities::open(
+                key,
+                &crate::identities::session_context(&s.user_id, &s.id, which),
+                v,
+            )
+        };
         Session {
             id: s.id.clone(),
             created_at: iso(s.created_ms),
@@ -290,9 +298,9 @@ impl Session {
             expire: iso(s.expire_ms),
             provider: s.provider.clone(),
             provider_uid: s.provider_uid.clone(),
-            provider_access_token: s.provider_access_token.clone(),
+            provider_access_token: open("access", &s.provider_access_token),
             provider_access_token_expiry: opt_iso(s.provider_access_token_expiry_ms),
-            provider_refresh_token: s.provider_refresh_token.clone(),
+            provider_refresh_token: open("refresh", &s.provider_refresh_token),
             ip: s.ip.clone(),
             os_code: d.os_code.clone(),
             os_name: d.os_name.clone(),
@@ -419,8 +427,8 @@ mod tests {
             factors: vec![],
             mfa_updated_ms: None,
         };
-        let v =
-            serde_json::to_value(Session::from_doc(&doc, true, String::new())).unwrap_or_default();
+        let v = serde_json::to_value(Session::from_doc(&doc, true, String::new(), &[0u8; 32]))
+            .unwrap_or_default();
         let mut want = spec_fields("session");
         want.sort();
         assert_eq!(keys(&v), want);

@@ -155,6 +155,24 @@ pub struct Project {
     /// `services.account`: false turns the account API off for non-key callers.
     #[serde(default = "yes")]
     pub account_service: bool,
+    /// OAuth2 providers by name (`oidc`, `github`, ...), client secrets sealed.
+    #[serde(default)]
+    pub oauth2: std::collections::BTreeMap<String, StoredProvider>,
+}
+
+/// A provider's settings at rest: the client secret is sealed with the server's data key
+/// (bound to project and provider), so a table dump does not reveal it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(rename_all = "camelCase", default)]
+pub struct StoredProvider {
+    pub enabled: bool,
+    pub client_id: String,
+    pub sealed_secret: String,
+    pub options: serde_json::Map<String, serde_json::Value>,
+}
+
+fn provider_context(project: &str, name: &str) -> String {
+    format!("oauth2:{project}:{name}")
 }
 
 impl Project {
@@ -170,7 +188,64 @@ impl Project {
             argon2: None,
             log_retention_days: default_retention(),
             account_service: true,
+            oauth2: Default::default(),
         }
+    }
+
+    /// The settings of provider `name` with the client secret opened; None when the
+    /// project has none.
+    pub fn provider_settings(
+        &self,
+        data_key: &[u8],
+        name: &str,
+    ) -> AppResult<Option<crate::oauth2::ProviderSettings>> {
+        let Some(p) = self.oauth2.get(name) else {
+            return Ok(None);
+        };
+        let secret = if p.sealed_secret.is_empty() {
+            String::new()
+        } else {
+            let raw = crate::mfa::decrypt(
+                data_key,
+                &provider_context(&self.id, name),
+                &p.sealed_secret,
+            )?;
+            String::from_utf8(raw).map_err(AppError::internal)?
+        };
+        Ok(Some(crate::oauth2::ProviderSettings {
+            enabled: p.enabled,
+            client_id: p.client_id.clone(),
+            client_secret: secret,
+            options: p.options.clone(),
+        }))
+    }
+
+    /// Stores provider `name`, sealing its client secret.
+    pub fn set_provider(
+        &mut self,
+        data_key: &[u8],
+        name: &str,
+        s: &crate::oauth2::ProviderSettings,
+    ) -> AppResult<()> {
+        let sealed_secret = if s.client_secret.is_empty() {
+            String::new()
+        } else {
+            crate::mfa::encrypt(
+                data_key,
+                &provider_context(&self.id, name),
+                s.client_secret.as_bytes(),
+            )?
+        };
+        self.oauth2.insert(
+            name.to_string(),
+            StoredProvider {
+                enabled: s.enabled,
+                client_id: s.client_id.clone(),
+                sealed_secret,
+                options: s.options.clone(),
+            },
+        );
+        Ok(())
     }
 
     pub fn argon2_cost(&self) -> Argon2Cost {

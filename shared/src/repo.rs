@@ -16,6 +16,8 @@ pub struct AuthData {
     pub tokens: Vec<TokenDoc>,
     /// Live MFA challenges.
     pub challenges: Vec<crate::mfa::ChallengeDoc>,
+    /// OAuth2 identities, oldest first.
+    pub identities: Vec<crate::identities::IdentityDoc>,
 }
 
 fn data<T: serde::Serialize>(v: &T) -> AppResult<Val> {
@@ -86,7 +88,11 @@ pub fn session_item(project: &str, s: &SessionDoc) -> AppResult<Item> {
         ))
 }
 
-fn guard_item(key: Key, user_id: &str) -> Item {
+pub fn identity_item(project: &str, i: &crate::identities::IdentityDoc) -> AppResult<Item> {
+    Ok(Item::new(keys::identity(project, &i.user_id, &i.id)).with("data", data(i)?))
+}
+
+pub fn guard_item(key: Key, user_id: &str) -> Item {
     Item::new(key).with("userId", Val::S(user_id.to_string()))
 }
 
@@ -105,6 +111,7 @@ pub async fn load_auth(
     let mut sessions = Vec::new();
     let mut tokens = Vec::new();
     let mut challenges = Vec::new();
+    let mut identities = Vec::new();
     for item in &items {
         if item.key.sk == keys::SK_USER {
             let mut u = parse::<UserDoc>(item)?;
@@ -122,14 +129,18 @@ pub async fn load_auth(
             let mut c = parse::<crate::mfa::ChallengeDoc>(item)?;
             c.failures = item.n("failures").unwrap_or(0);
             challenges.push(c);
+        } else if item.key.sk.starts_with(keys::IDENTITY_PREFIX) {
+            identities.push(parse::<crate::identities::IdentityDoc>(item)?);
         }
     }
+    identities.sort_by(|a, b| (a.created_ms, &a.id).cmp(&(b.created_ms, &b.id)));
     sessions.sort_by(|a, b| (a.created_ms, &a.id).cmp(&(b.created_ms, &b.id)));
     Ok(user.map(|user| AuthData {
         user,
         sessions,
         tokens,
         challenges,
+        identities,
     }))
 }
 

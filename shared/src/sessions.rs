@@ -116,7 +116,7 @@ pub fn respond(st: &AppState, ctx: &Ctx, doc: &SessionDoc, secret: &str) -> Resp
     } else {
         String::new()
     };
-    let body = Session::from_doc(doc, true, shown);
+    let body = Session::from_doc(doc, true, shown, &st.data_key);
     let mut res = (StatusCode::CREATED, Json(body)).into_response();
     cookies::set_session(
         res.headers_mut(),

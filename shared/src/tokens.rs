@@ -132,7 +132,8 @@ pub async fn check_user_limit(st: &AppState, ctx: &Ctx) -> AppResult<()> {
     Ok(())
 }
 
-fn target(now: i64, kind: &str, identifier: &str) -> AppResult<TargetDoc> {
+/// A new messaging target (`email` or `sms`) for `identifier`.
+pub fn target(now: i64, kind: &str, identifier: &str) -> AppResult<TargetDoc> {
     Ok(TargetDoc {
         id: unique_id(now)?,
         created_ms: now,

@@ -1,5 +1,5 @@
 //! The `profile` function: the account itself (create, get, name, email, password, phone,
-//! preferences, status), its security log and its push targets. Identities join later.
+//! preferences, status), its security log, its push targets and its OAuth2 identities.
 
 use axum::Router;
 use axum::routing::{get, patch, post};
@@ -22,6 +22,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/account/targets/push"),
     ("PUT", "/v1/account/targets/{targetId}/push"),
     ("DELETE", "/v1/account/targets/{targetId}/push"),
+    ("GET", "/v1/account/identities"),
+    ("DELETE", "/v1/account/identities/{identityId}"),
 ];
 
 /// Every route of this function, with full `/v1/account/...` paths.
@@ -46,5 +48,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/v1/account/targets/{targetId}/push",
             axum::routing::put(update_push_target::handle).delete(delete_push_target::handle),
+        )
+        .route("/v1/account/identities", get(list_identities::handle))
+        .route(
+            "/v1/account/identities/{identityId}",
+            axum::routing::delete(delete_identity::handle),
         )
 }

@@ -1,6 +1,7 @@
 //! The `sessions` function: email/password and anonymous sign-in, and the management of a
 //! user's sessions (list, get, extend, delete). Token exchanges and OAuth2 callbacks join
-//! (magic URL, phone, email OTP) are redeemed here; OAuth2 callbacks join later.
+//! (magic URL, phone, email OTP, OAuth2 token flow) are redeemed here, and the OAuth2
+//! session flow (start, provider callback, finish) runs here.
 
 use axum::Router;
 use axum::routing::{get, post, put};
@@ -21,6 +22,16 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/account/sessions/{sessionId}"),
     ("PATCH", "/v1/account/sessions/{sessionId}"),
     ("DELETE", "/v1/account/sessions/{sessionId}"),
+    ("GET", "/v1/account/sessions/oauth2/{provider}"),
+    (
+        "GET",
+        "/v1/account/sessions/oauth2/callback/{provider}/{projectId}",
+    ),
+    (
+        "POST",
+        "/v1/account/sessions/oauth2/callback/{provider}/{projectId}",
+    ),
+    ("GET", "/v1/account/sessions/oauth2/{provider}/redirect"),
 ];
 
 /// Every route of this function, with full `/v1/account/...` paths.
@@ -47,6 +58,15 @@ pub fn router() -> Router<AppState> {
             put(create_session::handle),
         )
         .route("/v1/account/sessions/phone", put(create_session::handle))
+        .route("/v1/account/sessions/oauth2/{provider}", get(oauth2::start))
+        .route(
+            "/v1/account/sessions/oauth2/callback/{provider}/{projectId}",
+            get(oauth2::callback).post(oauth2::callback),
+        )
+        .route(
+            "/v1/account/sessions/oauth2/{provider}/redirect",
+            get(oauth2::redirect),
+        )
         .route(
             "/v1/account/sessions/{sessionId}",
             get(get_session::handle)

@@ -1,8 +1,8 @@
-//! The `tokens` function: passwordless login tokens (email OTP, magic URL, phone OTP) and
-//! JWTs. Tokens are redeemed for sessions by the `sessions` function.
+//! The `tokens` function: passwordless login tokens (email OTP, magic URL, phone OTP), the
+//! OAuth2 token-flow start and JWTs. Tokens are redeemed for sessions by the `sessions` function.
 
 use axum::Router;
-use axum::routing::post;
+use axum::routing::{get, post};
 use shared::AppState;
 
 mod routes;
@@ -16,6 +16,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/account/sessions/phone"),
     ("POST", "/v1/account/jwts"),
     ("POST", "/v1/account/jwt"),
+    ("GET", "/v1/account/tokens/oauth2/{provider}"),
 ];
 
 /// Every route of this function, with full `/v1/account/...` paths.
@@ -38,4 +39,8 @@ pub fn router() -> Router<AppState> {
         )
         .route("/v1/account/jwts", post(create_jwt::handle))
         .route("/v1/account/jwt", post(create_jwt::handle))
+        .route(
+            "/v1/account/tokens/oauth2/{provider}",
+            get(create_oauth2_token::handle),
+        )
 }

@@ -8,7 +8,10 @@
 //! admin create-key <project> <name> <scope,scope,...> [expire-ms]
 //! admin set <project> <path=value>...      e.g. auths.maxSessions=3 auths.anonymous=false
 //! admin show-project <project>
+//! admin set-provider <project> <provider> '{"enabled":true,"clientId":"…","clientSecret":"…","options":{…}}'
 //! ```
+//! `set-provider` seals the client secret with the key derived from `JWT_SECRET` (the
+//! functions' server key), which must therefore be set.
 //! A redb file is locked by a running local server: stop it before changing settings.
 
 use std::sync::Arc;
@@ -17,7 +20,7 @@ use shared::clock::{Clock, SystemClock};
 
 fn usage() -> ! {
     eprintln!(
-        "usage: admin [--store SPEC] <create-table|create-project|add-platform|create-key|set|show-project> ..."
+        "usage: admin [--store SPEC] <create-table|create-project|add-platform|create-key|set|set-provider|show-project> ..."
     );
     std::process::exit(2)
 }
@@ -71,6 +74,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             let p = last.unwrap_or_else(|| usage());
             println!("{}", serde_json::to_string_pretty(&p)?);
+        }
+        "set-provider" => {
+            let key = shared::runtime::jwt_key_from_env()?
+                .ok_or("set-provider needs JWT_SECRET (the functions' server key)")?;
+            let data_key = shared::http::derive_data_key(&key);
+            infra::admin::set_provider(&table, &a(1), &a(2), &a(3), &data_key).await?;
+            println!("provider {} stored (secret sealed)", a(2));
         }
         "show-project" => {
             let p = infra::admin::require_project(&table, &a(1)).await?;

@@ -6,6 +6,8 @@
 //! (`redb` = `<data-dir>/store.redb`, `memory`, or `dynamodb` with `TABLE_NAME`).
 //! Email and SMS go to `<data-dir>/outbox.jsonl` unless `MAIL`/`SMS` say otherwise
 //! (`ses`, `sns`, `none`); the JWT key is `JWT_SECRET` or one kept in `<data-dir>/jwt.key`.
+//! `--oauth2 NAME=JSON` (repeatable) stores an OAuth2 provider's settings in the project
+//! at start (see `admin set-provider`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -67,6 +69,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         state = state.with_sms(s);
     }
     let state = state.with_geo(shared::runtime::geo_from_env()?);
+    for (i, a) in args.iter().enumerate() {
+        if a != "--oauth2" {
+            continue;
+        }
+        let spec = args.get(i + 1).ok_or("--oauth2 needs NAME=JSON")?;
+        let (name, json) = spec.split_once('=').ok_or("--oauth2 needs NAME=JSON")?;
+        infra::admin::set_provider(&state.table, &project, name, json, &state.data_key).await?;
+        println!("oauth2 provider {name} configured");
+    }
     println!(
         "outbox: {} (codes and links land here)",
         data_dir.join("outbox.jsonl").display()

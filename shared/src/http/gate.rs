@@ -235,7 +235,18 @@ fn request_host(h: &HeaderMap) -> String {
     host.to_lowercase()
 }
 
+/// Internal routes outside Appwrite's `api` group: no project, credentials or rate limit
+/// (the OAuth2 callback only forwards the provider's answer to the redirect route).
+pub const UNGATED_PREFIX: &str = "/v1/account/sessions/oauth2/callback/";
+
 pub async fn gate(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let ungated = req
+        .extensions()
+        .get::<MatchedPath>()
+        .is_some_and(|m| m.as_str().starts_with(UNGATED_PREFIX));
+    if ungated {
+        return next.run(req).await;
+    }
     match run_gate(&st, req).await {
         Ok((req, rate, fallback)) => {
             let mut res = next.run(req).await;

@@ -42,6 +42,9 @@ pub struct Config {
     pub project_cache_ms: i64,
     /// Largest accepted request body.
     pub max_body: usize,
+    /// The API's public base URL (`https://api.example.com`) for OAuth2 callback URLs; None
+    /// uses the request's protocol and Host.
+    pub public_endpoint: Option<String>,
 }
 
 impl Default for Config {
@@ -53,13 +56,14 @@ impl Default for Config {
             signin_per_ip: 100,
             project_cache_ms: 5_000,
             max_body: 1 << 20,
+            public_endpoint: None,
         }
     }
 }
 
 impl Config {
     /// `TRUSTED_PROXIES` (comma-separated IPs), `SERVER_HOSTS`, `RATE_LIMITS` (`off`
-    /// disables), `SIGNIN_PER_IP`, `PROJECT_CACHE_MS`.
+    /// disables), `SIGNIN_PER_IP`, `PROJECT_CACHE_MS`, `PUBLIC_ENDPOINT`.
     pub fn from_env() -> Self {
         let mut c = Config::default();
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
@@ -75,6 +79,7 @@ impl Config {
         if let Some(n) = var("SIGNIN_PER_IP").and_then(|v| v.parse().ok()) {
             c.signin_per_ip = n;
         }
+        c.public_endpoint = var("PUBLIC_ENDPOINT");
         if let Some(n) = var("PROJECT_CACHE_MS").and_then(|v| v.parse().ok()) {
             c.project_cache_ms = n;
         }
@@ -99,6 +104,8 @@ pub struct AppState {
     pub data_key: Arc<Vec<u8>>,
     /// IP-to-country lookup (`--` everywhere without a database).
     pub geo: crate::geo::Geo,
+    /// Outbound HTTP toward OAuth2 providers.
+    pub fetcher: crate::outbound::DynFetcher,
 }
 
 impl AppState {
@@ -119,6 +126,7 @@ impl AppState {
             jwt_key: Arc::new(jwt_key),
             data_key: Arc::new(data_key),
             geo: crate::geo::Geo::none(),
+            fetcher: Arc::new(crate::outbound::SharedFetcher),
         }
     }
 
@@ -150,7 +158,9 @@ impl AppState {
     }
 }
 
-fn derive_data_key(server_key: &[u8]) -> Vec<u8> {
+/// The data-encryption key derived from the server key (what `AppState::with_jwt_key` sets);
+/// the admin CLI uses it to seal provider secrets the functions can open.
+pub fn derive_data_key(server_key: &[u8]) -> Vec<u8> {
     use sha2::Digest;
     let mut h = sha2::Sha256::new();
     h.update(b"appwrite-account/data-key/v1\0");

@@ -110,6 +110,41 @@ impl Params {
     }
 
     /// The raw value as a rate-limit key fragment (`None` when absent or empty).
+    /// An array parameter: a JSON array (request bodies), or the keys `name[0]`, `name[1]`,
+    /// ... in index order, then `name[]` (query strings); a lone scalar is one entry.
+    pub fn list(&self, name: &str) -> AppResult<Vec<Value>> {
+        let mut out: Vec<Value> = Vec::new();
+        match self.get(name) {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(list)) => out.extend(list.iter().cloned()),
+            Some(v @ (Value::String(_) | Value::Object(_))) => out.push(v.clone()),
+            Some(_) => {
+                return Err(AppError::invalid_param(name, "Value must be a valid array"));
+            }
+        }
+        let open = format!("{name}[");
+        let mut indexed: Vec<((bool, u64), &Value)> = self
+            .0
+            .iter()
+            .filter_map(|(k, v)| {
+                let inner = k.strip_prefix(open.as_str())?.strip_suffix(']')?;
+                if inner.is_empty() {
+                    Some(((true, 0), v))
+                } else {
+                    inner.parse::<u64>().ok().map(|n| ((false, n), v))
+                }
+            })
+            .collect();
+        indexed.sort_by_key(|(order, _)| *order);
+        for (_, v) in indexed {
+            match v {
+                Value::Array(a) => out.extend(a.iter().cloned()),
+                other => out.push(other.clone()),
+            }
+        }
+        Ok(out)
+    }
+
     pub fn raw(&self, name: &str) -> Option<String> {
         match self.get(name)? {
             Value::String(s) if s.is_empty() => None,

@@ -104,8 +104,27 @@ fn table() -> &'static HashMap<(String, String), RouteMeta> {
     })
 }
 
+/// The OAuth2 redirect route is internal (not in the spec): scope `public`, 50 per hour
+/// per IP (contract-sessions §4.11).
+pub const OAUTH2_REDIRECT: &str = "/v1/account/sessions/oauth2/{provider}/redirect";
+
+fn internal() -> &'static RouteMeta {
+    static META: OnceLock<RouteMeta> = OnceLock::new();
+    META.get_or_init(|| RouteMeta {
+        scope: "public".into(),
+        group: "sessions".into(),
+        rate_limit: 50,
+        rate_time: 3600,
+        rate_keys: vec!["url:{url},ip:{ip}".into()],
+        path: OAUTH2_REDIRECT.into(),
+    })
+}
+
 /// Metadata for a matched route pattern (alias-aware).
 pub fn lookup(method: &str, pattern: &str) -> Option<&'static RouteMeta> {
+    if method == "GET" && pattern == OAUTH2_REDIRECT {
+        return Some(internal());
+    }
     let canonical = ALIASES
         .iter()
         .find(|(m, a, _)| *m == method && *a == pattern)

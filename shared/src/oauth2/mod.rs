@@ -848,6 +848,10 @@ pub struct StateData {
     /// The logged-in user of the start request (linking).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// The callback must present the nonce cookie (the start was a browser navigation, or
+    /// the flow ends in a session cookie).
+    #[serde(default)]
+    pub bound: bool,
     /// Expiry, epoch seconds (set by [`seal_state`]).
     pub exp: i64,
 }
@@ -869,6 +873,7 @@ impl StateData {
             nonce: crate::crypto::random_hex(16).map_err(|_| OAuthError::Random)?,
             pkce_verifier: None,
             user_id: user_id.map(str::to_string),
+            bound: false,
             exp: 0,
         })
     }

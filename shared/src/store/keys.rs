@@ -8,6 +8,9 @@
 //! | session | `P#<projectId>#U#<userId>` | `AUTH#SESSION#<sessionId>` | `expires_at` = session expiry |
 //! | token | `P#<projectId>#U#<userId>` | `AUTH#TOKEN#<sha256(secret)>` | `expires_at`; `failures` counter |
 //! | MFA challenge | `P#<projectId>#U#<userId>` | `AUTH#CHALLENGE#<challengeId>` | `expires_at`; `failures` counter |
+//! | OAuth2 identity | `P#<projectId>#U#<userId>` | `AUTH#IDENTITY#<identityId>` | JSON in `data`; provider tokens sealed |
+//! | identity guard | `P#<projectId>#IDENTITY#<sha256(provider NUL providerUid)>` | `GUARD` | `userId`, `identityId`; written with the identity |
+//! | identity email index | `P#<projectId>#IDEMAIL#<providerEmail>` | `<identityId>` | `userId`; written with the identity |
 //! | email guard | `P#<projectId>#EMAIL#<email>` | `GUARD` | `userId`; written in the user's transaction |
 //! | phone guard | `P#<projectId>#PHONE#<phone>` | `GUARD` | same |
 //! | push-target guard | `P#<projectId>#TARGET#<identifier>` | `GUARD` | `userId` |
@@ -30,6 +33,7 @@ pub const AUTH_PREFIX: &str = "AUTH#";
 pub const SESSION_PREFIX: &str = "AUTH#SESSION#";
 pub const TOKEN_PREFIX: &str = "AUTH#TOKEN#";
 pub const CHALLENGE_PREFIX: &str = "AUTH#CHALLENGE#";
+pub const IDENTITY_PREFIX: &str = "AUTH#IDENTITY#";
 
 pub fn project(project_id: &str) -> Key {
     Key::new(format!("PROJECT#{project_id}"), "PROJECT")
@@ -68,6 +72,30 @@ pub fn token(project_id: &str, user_id: &str, secret_hash: &str) -> Key {
         user_pk(project_id, user_id),
         format!("{TOKEN_PREFIX}{secret_hash}"),
     )
+}
+
+/// An OAuth2 identity, in the user's partition so authentication loads it too.
+pub fn identity(project_id: &str, user_id: &str, identity_id: &str) -> Key {
+    Key::new(
+        user_pk(project_id, user_id),
+        format!("{IDENTITY_PREFIX}{identity_id}"),
+    )
+}
+
+/// One identity per (provider, provider user id) in a project. Provider ids are arbitrary
+/// text, so the key carries their digest.
+pub fn identity_guard(project_id: &str, provider: &str, provider_uid: &str) -> Key {
+    let digest = crate::crypto::sha256_hex(&format!("{provider}\0{provider_uid}"));
+    Key::new(format!("P#{project_id}#IDENTITY#{digest}"), "GUARD")
+}
+
+/// The partition listing identities by provider email (lower-cased).
+pub fn identity_email_pk(project_id: &str, email: &str) -> String {
+    format!("P#{project_id}#IDEMAIL#{}", email.to_lowercase())
+}
+
+pub fn identity_email(project_id: &str, email: &str, identity_id: &str) -> Key {
+    Key::new(identity_email_pk(project_id, email), identity_id)
 }
 
 /// Emails are stored lower-cased; the guard key uses the same form.

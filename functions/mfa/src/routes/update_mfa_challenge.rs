@@ -113,5 +113,10 @@ pub async fn handle(State(st): State<AppState>, ctx: Ctx) -> AppResult<Json<Sess
         Err(e) => return Err(e.into()),
     }
     shared::audit::record(&st, &ctx, &user, "challenges.update").await;
-    Ok(Json(Session::from_doc(&s, true, String::new())))
+    Ok(Json(Session::from_doc(
+        &s,
+        true,
+        String::new(),
+        &st.data_key,
+    )))
 }

@@ -2,9 +2,11 @@
 
 pub mod create_account;
 pub mod create_push_target;
+pub mod delete_identity;
 pub mod delete_push_target;
 pub mod get_account;
 pub mod get_prefs;
+pub mod list_identities;
 pub mod list_logs;
 pub mod update_email;
 pub mod update_name;

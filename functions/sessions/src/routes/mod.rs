@@ -7,6 +7,7 @@ pub mod delete_session;
 pub mod delete_sessions;
 pub mod get_session;
 pub mod list_sessions;
+pub mod oauth2;
 pub mod update_session;
 
 use shared::models::SessionDoc;

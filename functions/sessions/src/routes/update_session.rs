@@ -1,4 +1,5 @@
-//! `PATCH /v1/account/sessions/{sessionId}`: extends the session by the project's duration.
+//! `PATCH /v1/account/sessions/{sessionId}`: extends the session by the project's duration
+//! and, for an OAuth2 session, refreshes the provider's tokens.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -15,11 +16,13 @@ pub async fn handle(
     let now = st.now_ms();
     s.expire_ms = now + ctx.project.auths.duration.max(0) * 1000;
     s.updated_ms = now;
+    shared::federation::refresh(&st, &ctx, &mut s).await?;
     repo::put_session(&st.table, &ctx.project.id, &s, Some(Cond::Exists)).await?;
     shared::audit::record(&st, &ctx, &ctx.auth()?.user, "session.update").await;
     Ok(Json(Session::from_doc(
         &s,
         super::is_current(&ctx, &s),
         String::new(),
+        &st.data_key,
     )))
 }
