@@ -647,7 +647,7 @@ fn unverified_email() -> AppError {
 }
 
 /// Users holding identities whose provider email is `email`.
-async fn identity_email_owners(
+pub async fn identity_email_owners(
     st: &AppState,
     project: &str,
     email: &str,

@@ -170,6 +170,18 @@ describe('OAuth2 over HTTP: session flow, linking, binding and errors', () => {
     assert.equal(patched.status, 200, JSON.stringify(body));
     assert.notEqual(body.providerAccessToken, current.body.providerAccessToken, 'a new provider access token');
     assert.ok(body.providerAccessToken.length > 10);
+
+    // Another user cannot take over the address this identity signs in with.
+    const { Client, Account, ID } = SDKS[2].sdk;
+    const other = uniqueEmail('other');
+    const c = () => new Client().setEndpoint(cfg.endpoint).setProject(cfg.project);
+    await new Account(c()).create({ userId: ID.unique(), email: other, password: 'another long password' });
+    const s = await new Account(c().setKey(cfg.key)).createEmailPasswordSession({ email: other, password: 'another long password' });
+    await expectAppwriteError(
+      new Account(c().setSession(s.secret)).updateEmail({ email, password: 'another long password' }),
+      400,
+      'general_bad_request',
+    );
   });
 
   it('F2: an unverified provider email never opens an existing account; a verified one links', async () => {

@@ -19,6 +19,14 @@ pub async fn handle(State(st): State<AppState>, ctx: Ctx) -> AppResult<Json<Acco
         return Err(super::target_taken());
     }
     let project = &ctx.project.id;
+    // An address another user signs in with through a provider stays theirs.
+    let holders = shared::federation::identity_email_owners(&st, project, &email).await?;
+    if holders.iter().any(|u| u != &user.id) {
+        return Err(shared::AppError::new(
+            shared::ErrorType::GeneralBadRequest,
+            "This email is linked to another account's sign-in provider.",
+        ));
+    }
     let old = user.email.replace(email.clone());
     user.email_verification = false;
     user.updated_ms = now;
