@@ -811,6 +811,7 @@ async fn settle(
             .cloned()
     });
     let expiry = tokens.expires_in.map(|s| now + s.max(0) * 1000);
+    let new_identity = existing.is_none();
     let identity = match existing {
         Some(mut i) => {
             i.updated_ms = now;
@@ -928,18 +929,13 @@ async fn settle(
 
     match st.table.transact(ops).await {
         Ok(()) => {}
+        // A new user or identity lost a race for its guard; else the user changed meanwhile.
         Err(StoreError::ConditionFailed { .. }) => {
-            return Err(
-                if created
-                    || auth
-                        .as_ref()
-                        .is_some_and(|a| a.identities.iter().all(|i| i.id != identity.id))
-                {
-                    already_exists()
-                } else {
-                    repo::conflict()
-                },
-            );
+            return Err(if created || new_identity {
+                already_exists()
+            } else {
+                repo::conflict()
+            });
         }
         Err(e) => return Err(e.into()),
     }

@@ -246,6 +246,32 @@ describe('OAuth2 over HTTP: session flow, linking, binding and errors', () => {
     assert.equal(failureError(replay.url).type, 'user_unauthorized', 'the nonce is spent');
   });
 
+  it('two simultaneous first sign-ins with one provider account yield one user (guard items)', async () => {
+    const email = uniqueEmail('race');
+    const a = new Browser([APP, REDIRECT]);
+    const b = new Browser([APP, REDIRECT]);
+    const [ra, rb] = await Promise.all([a.go(sessionStart(), { login: email }), b.go(sessionStart(), { login: email })]);
+    a.stopAt = [APP];
+    b.stopAt = [APP];
+    const [fa, fb] = await Promise.all([a.go(ra.url), b.go(rb.url)]);
+    const outcomes = [fa.url, fb.url].map((u) => (u === SUCCESS ? 'ok' : failureError(u).type)).sort();
+    // Either both finish on the one account (the second saw the first's identity), or the
+    // loser of the race is told the account already exists; never two accounts.
+    assert.ok(
+      JSON.stringify(outcomes) === '["ok","ok"]' || JSON.stringify(outcomes) === '["ok","user_already_exists"]',
+      JSON.stringify(outcomes),
+    );
+    const ids = new Set();
+    for (const br of [a, b]) {
+      const me = await get('/account', br);
+      if (me.status === 200) ids.add(me.body.$id);
+    }
+    assert.equal(ids.size, 1);
+    const winner = fa.url === SUCCESS ? a : b;
+    const list = await get('/account/identities', winner);
+    assert.equal(list.body.total, 1);
+  });
+
   it('tampered state, provider error and missing code are answered as the contract says', async () => {
     const tokenStart = `${cfg.endpoint}/account/tokens/oauth2/oidc?${new URLSearchParams({
       project: cfg.project,
