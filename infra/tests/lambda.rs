@@ -58,3 +58,32 @@ async fn a_route_of_another_function_is_not_served_here() {
     let res = app.oneshot(event(&json)).await.expect("infallible");
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn apples_form_post_callback_arrives_as_an_event_and_is_forwarded_over_https() {
+    let h = common::harness().await;
+    let app = shared::http::finish(sessions::router(), h.state.clone());
+    let path = "/v1/account/sessions/oauth2/callback/apple/proj1";
+    let json = include_str!("data/apigw_v2_create_anonymous.json")
+        .replace("/v1/account/sessions/anonymous", path)
+        .replace("application/json\",\n    \"host", "application/x-www-form-urlencoded\",\n    \"host")
+        .replace(
+            "\"body\": \"{}\"",
+            "\"body\": \"code=c1&state=s1&user=%7B%22name%22%3A%7B%22firstName%22%3A%22Ada%22%7D%7D\"",
+        );
+    let res = app.oneshot(event(&json)).await.expect("infallible");
+    assert_eq!(res.status(), StatusCode::MOVED_PERMANENTLY);
+    let location = res
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    assert!(
+        location.starts_with(
+            "https://abc123.execute-api.eu-west-1.amazonaws.com/v1/account/sessions/oauth2/apple/redirect?"
+        ),
+        "{location}"
+    );
+    assert!(location.contains("code=c1") && location.contains("project=proj1"));
+    assert!(location.contains("user=%7B%22name%22"), "{location}");
+}

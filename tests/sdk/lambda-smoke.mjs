@@ -1,7 +1,8 @@
 // Drives the functions through the Lambda runtime emulator (cargo lambda watch) with the
 // newest node-appwrite, on DynamoDB, with email through SES and SMS through SNS (all moto):
 // sessions signs in anonymously, profile reads the account, tokens sends an email code and
-// an SMS code that are read back from moto and redeemed by sessions.
+// an SMS code that are read back from moto and redeemed by sessions; the OAuth2 callback
+// route answers through the runtime.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Client, Account, ID } from 'node-appwrite-latest';
@@ -45,6 +46,17 @@ assert.ok(sms, 'SNS message recorded by moto');
 const smsCode = sms.message.match(/\b(\d{6})\b/)[1];
 const phoneSession = await account('sessions', (c) => c).updatePhoneSession({ userId: phoneToken.userId, secret: smsCode });
 assert.equal(phoneSession.provider, 'phone');
+passed++;
+
+// The OAuth2 callback is served without project or credentials and forwards to the redirect
+// route with the project added.
+const cb = await fetch(`${fn('sessions')}/account/sessions/oauth2/callback/github/${projectId}?code=c1&state=s1`, {
+  redirect: 'manual',
+});
+assert.equal(cb.status, 301);
+const forwarded = new URL(cb.headers.get('location'));
+assert.equal(forwarded.pathname, '/v1/account/sessions/oauth2/github/redirect');
+assert.deepEqual(Object.fromEntries(forwarded.searchParams), { code: 'c1', state: 's1', project: projectId });
 passed++;
 
 console.log(`lambda smoke: ${passed} passed, 0 failed`);
