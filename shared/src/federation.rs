@@ -620,7 +620,8 @@ async fn complete(
     if profile.id.trim().is_empty() {
         return Err(oauth_error(name, OAuthError::MissingId));
     }
-    profile.email = profile.email.trim().to_lowercase();
+    // An address this service would refuse at sign-up counts as no address.
+    profile.email = crate::validate::email("email", &profile.email).unwrap_or_default();
     let outcome = settle(st, ctx, name, state, &profile, &tokens).await?;
     respond(st, ctx, state, outcome)
 }

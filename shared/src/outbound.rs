@@ -17,8 +17,9 @@ use crate::oauth2::HttpRequest;
 
 /// Largest provider answer read (discovery documents and ID tokens are a few KB).
 pub const MAX_ANSWER: usize = 256 * 1024;
-/// A provider that has not answered by then is treated as failing.
-pub const TIMEOUT: Duration = Duration::from_secs(10);
+/// A provider that has not answered by then is treated as failing (the sessions function's
+/// Lambda timeout in template.yaml leaves room for three such calls).
+pub const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A provider's answer: status and body text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,17 +87,24 @@ impl Fetcher for HyperFetcher {
         let request = b
             .body(Full::new(Bytes::from(req.body.clone())))
             .map_err(|e| format!("request: {e}"))?;
-        let res = tokio::time::timeout(TIMEOUT, self.client.request(request))
-            .await
-            .map_err(|_| "timed out".to_string())?
-            .map_err(|e| format!("transport: {e}"))?;
-        let status = res.status().as_u16();
-        let body =
-            tokio::time::timeout(TIMEOUT, Limited::new(res.into_body(), MAX_ANSWER).collect())
+        // One deadline for the whole exchange: connect, headers and body.
+        let exchange = async {
+            let res = self
+                .client
+                .request(request)
                 .await
-                .map_err(|_| "timed out reading the answer".to_string())?
+                .map_err(|e| format!("transport: {e}"))?;
+            let status = res.status().as_u16();
+            let body = Limited::new(res.into_body(), MAX_ANSWER)
+                .collect()
+                .await
                 .map_err(|e| format!("answer: {e}"))?
                 .to_bytes();
+            Ok::<_, String>((status, body))
+        };
+        let (status, body) = tokio::time::timeout(TIMEOUT, exchange)
+            .await
+            .map_err(|_| "timed out".to_string())??;
         Ok(Answer {
             status,
             body: String::from_utf8_lossy(&body).into_owned(),
@@ -117,5 +125,63 @@ impl Fetcher for SharedFetcher {
             Ok(c) => c.send(req).await,
             Err(e) => Err(e.clone()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    /// A one-shot HTTP/1.1 server on loopback answering `body` with `status`.
+    async fn serve_once(status: u16, body: Vec<u8>) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            if let Ok((mut sock, _)) = listener.accept().await {
+                let mut buf = [0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                let head = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = sock.write_all(head.as_bytes()).await;
+                let _ = sock.write_all(&body).await;
+            }
+        });
+        format!("http://{addr}/x")
+    }
+
+    fn get(url: String) -> HttpRequest {
+        HttpRequest {
+            method: "GET".into(),
+            url,
+            headers: vec![],
+            body: String::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn answers_are_read_and_oversized_ones_refused() {
+        let f = HyperFetcher::new().expect("client");
+        let ok = f
+            .send(&get(serve_once(401, b"{\"error\":\"x\"}".to_vec()).await))
+            .await;
+        assert_eq!(
+            ok,
+            Ok(Answer {
+                status: 401,
+                body: "{\"error\":\"x\"}".into()
+            })
+        );
+        let big = f
+            .send(&get(serve_once(200, vec![b'a'; MAX_ANSWER + 1]).await))
+            .await;
+        assert!(big.is_err(), "{big:?}");
+        let nobody = f.send(&get("http://127.0.0.1:9/".into())).await;
+        assert!(nobody.is_err());
     }
 }
