@@ -17,7 +17,8 @@
 //! * linking needs the start and the finish to come from the same signed-in user;
 //! * identity uniqueness is a guard item in the same transaction as the identity, user and
 //!   session or token writes; provider tokens are sealed at rest;
-//! * the session secret never travels in a URL (no console-style `secret` parameter).
+//! * the session secret never travels in a URL (no console-style `secret` parameter);
+//! * a session-flow sign-in of a user with MFA on still needs a second factor.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -898,10 +899,18 @@ async fn settle(
         });
         token_secret = Some(secret);
     } else {
+        // Appwrite lists `email` and `oauth2`: two factors, so the sign-in passes the MFA
+        // gate. Both stand for the one provider login, so a user with MFA on gets `oauth2`
+        // alone and completes a challenge like every other first factor (checklist D1).
+        let factors = if crate::mfa::minimum_factors(&user) > 1 {
+            vec!["oauth2".into()]
+        } else {
+            vec!["email".into(), "oauth2".into()]
+        };
         let spec = NewSession {
             provider: name,
             provider_uid: profile.id.clone(),
-            factors: vec!["email".into(), "oauth2".into()],
+            factors,
         };
         let (mut doc, secret) = sessions::build(st, ctx, &user, spec)?;
         let seal = |which: &str, v: &str| {

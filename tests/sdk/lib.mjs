@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 export const ISO_DATE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$/;
 
@@ -36,4 +37,21 @@ export async function expectAppwriteError(promise, code, type) {
   assert.equal(err.code, code, got);
   assert.equal(err.type, type, got);
   return err;
+}
+
+/** The local server's outbox (every email and SMS it sent), beside local-project.json. */
+const outboxPath = () =>
+  process.env.OUTBOX_JSONL ?? join(dirname(process.env.LOCAL_PROJECT_JSON ?? '.'), 'outbox.jsonl');
+
+/** Text of the newest outbox message of `kind` to `to`, waiting up to 2.5 s for it. */
+export async function lastText(to, kind) {
+  for (let i = 0; i < 50; i++) {
+    if (existsSync(outboxPath())) {
+      const found = readFileSync(outboxPath(), 'utf8').trim().split('\n').filter(Boolean)
+        .map((l) => JSON.parse(l)).filter((m) => m.to === to && m.kind === kind);
+      if (found.length) return found.at(-1).text;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no ${kind} message to ${to}`);
 }

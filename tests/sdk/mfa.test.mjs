@@ -2,26 +2,11 @@
 // turn MFA on, make recovery codes, then sign in again and complete a TOTP challenge.
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
-import { expectAppwriteError, loadConfig, uniqueEmail } from './lib.mjs';
+import { expectAppwriteError, lastText, loadConfig, uniqueEmail } from './lib.mjs';
 
 const cfg = loadConfig();
-const outboxPath =
-  process.env.OUTBOX_JSONL ?? join(dirname(process.env.LOCAL_PROJECT_JSON ?? '.'), 'outbox.jsonl');
 
-async function lastText(to, kind) {
-  for (let i = 0; i < 50; i++) {
-    if (existsSync(outboxPath)) {
-      const found = readFileSync(outboxPath, 'utf8').trim().split('\n').filter(Boolean)
-        .map((l) => JSON.parse(l)).filter((m) => m.to === to && m.kind === kind);
-      if (found.length) return found.at(-1).text;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`no ${kind} message to ${to}`);
-}
 const SDKS = [
   { label: '14', style: 'positional', sdk: await import('node-appwrite-14') },
   { label: '22', style: 'object', sdk: await import('node-appwrite-22') },

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Browser, startIdp } from './idp.mjs';
 import { E2E_PROVIDERS } from './idp-providers.mjs';
-import { expectAppwriteError, loadConfig, uniqueEmail } from './lib.mjs';
+import { expectAppwriteError, lastText, loadConfig, uniqueEmail } from './lib.mjs';
 
 const cfg = loadConfig();
 const IDP_PORT = Number(process.env.IDP_PORT ?? 3900);
@@ -208,6 +208,41 @@ describe('OAuth2 over HTTP: session flow, linking, binding and errors', () => {
       400,
       'general_bad_request',
     );
+  });
+
+  it('D1: with MFA on, a provider sign-in is one factor and needs a challenge', async () => {
+    const email = uniqueEmail('oidc-mfa');
+    const first = new Browser([APP]);
+    assert.equal((await first.go(sessionStart(), { login: email })).url, SUCCESS);
+    const send = (method, path, browser, body) =>
+      api(path, {
+        method,
+        headers: { cookie: browser.cookiesFor(cfg.endpoint), 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const enabled = await send('PATCH', '/account/mfa', first, { mfa: true });
+    assert.equal(enabled.status, 200, await enabled.text());
+    assert.equal((await get('/account', first)).status, 200, 'enabling MFA keeps the current session');
+
+    const second = new Browser([APP]);
+    assert.equal((await second.go(sessionStart(), { login: email })).url, SUCCESS);
+    const gated = await get('/account', second);
+    assert.equal(gated.status, 401);
+    assert.equal(gated.body.type, 'user_more_factors_required');
+    const factors = await get('/account/mfa/factors', second);
+    assert.equal(factors.status, 200);
+    assert.equal(factors.body.email, true);
+    const challenge = await send('POST', '/account/mfa/challenge', second, { factor: 'email' });
+    const { $id: challengeId } = await challenge.json();
+    assert.equal(challenge.status, 201);
+    const otp = (await lastText(email, 'mfa_challenge')).match(/\b(\d{6})\b/)[1];
+    const done = await send('PUT', '/account/mfa/challenge', second, { challengeId, otp });
+    assert.equal(done.status, 200, await done.text());
+    const me = await get('/account', second);
+    assert.equal(me.status, 200);
+    assert.equal(me.body.email, email);
+    const current = await get('/account/sessions/current', second);
+    assert.deepEqual(current.body.factors, ['oauth2', 'email']);
   });
 
   it('F2: an unverified provider email never opens an existing account; a verified one links', async () => {

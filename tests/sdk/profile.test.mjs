@@ -2,14 +2,10 @@
 // prefs, status, logs, and phone verification (code read from the outbox).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
-import { expectAppwriteError, loadConfig, uniqueEmail } from './lib.mjs';
+import { expectAppwriteError, lastText, loadConfig, uniqueEmail } from './lib.mjs';
 
 const cfg = loadConfig();
-const outboxPath =
-  process.env.OUTBOX_JSONL ?? join(dirname(process.env.LOCAL_PROJECT_JSON ?? '.'), 'outbox.jsonl');
 
 const SDKS = [
   { label: '14', style: 'positional', sdk: await import('node-appwrite-14') },
@@ -17,17 +13,6 @@ const SDKS = [
   { label: 'latest', style: 'object', sdk: await import('node-appwrite-latest') },
 ];
 
-async function lastText(to, kind) {
-  for (let i = 0; i < 50; i++) {
-    if (existsSync(outboxPath)) {
-      const found = readFileSync(outboxPath, 'utf8').trim().split('\n').filter(Boolean)
-        .map((l) => JSON.parse(l)).filter((m) => m.to === to && m.kind === kind);
-      if (found.length) return found.at(-1).text;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`no ${kind} message to ${to}`);
-}
 
 const uniquePhone = () => `+1666${(randomBytes(4).readUInt32BE() % 10_000_000).toString().padStart(7, '0')}`;
 
