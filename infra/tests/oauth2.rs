@@ -317,6 +317,18 @@ fn redirect_path(location: &str, extra: &str) -> String {
     format!("/v1/account/sessions/oauth2/github/redirect?{q}{extra}")
 }
 
+/// The redirect route for the state of `location`, with `extra` query text and the cookie
+/// header `cookie` (empty: none).
+async fn finish(h: &Harness, location: &str, extra: &str, cookie: &str) -> common::Resp {
+    let headers: &[(&str, &str)] = if cookie.is_empty() {
+        &[]
+    } else {
+        &[("cookie", cookie)]
+    };
+    h.call(Method::GET, &redirect_path(location, extra), headers, None)
+        .await
+}
+
 #[tokio::test]
 async fn a_tampered_or_expired_state_is_a_400_before_any_redirect() {
     let h = common::harness().await;
@@ -340,14 +352,7 @@ async fn a_tampered_or_expired_state_is_a_400_before_any_redirect() {
     assert!(r.header("location").is_none());
     // Ten minutes later the genuine state has expired.
     h.clock.advance_s(601);
-    let r = h
-        .call(
-            Method::GET,
-            &redirect_path(&loc, "&code=c"),
-            &[("cookie", &cookie)],
-            None,
-        )
-        .await;
+    let r = finish(&h, &loc, "&code=c", &cookie).await;
     assert_eq!((r.status.as_u16(), r.typ()), (400, "general_bad_request"));
 }
 
@@ -357,37 +362,27 @@ async fn without_the_starting_browsers_cookie_the_flow_fails_to_the_failure_url(
     with_provider(&h, "github", true, "s").await;
     let (loc, cookie) = start(&h).await;
     // Another browser: no nonce cookie.
-    let r = h
-        .call(Method::GET, &redirect_path(&loc, "&code=c"), &[], None)
-        .await;
+    let r = finish(&h, &loc, "&code=c", "").await;
     assert_eq!(r.status, StatusCode::MOVED_PERMANENTLY);
     let e = failure_error(r.header("location").unwrap_or(""));
     assert_eq!(e["type"], "user_unauthorized");
     assert!(r.cookies().iter().all(|c| !c.starts_with("a_session_")));
     // A different nonce cookie value: same answer.
     let wrong = format!("{}=0000", cookie.split('=').next().unwrap_or(""));
-    let r = h
-        .call(
-            Method::GET,
-            &redirect_path(&loc, "&code=c"),
-            &[("cookie", &wrong)],
-            None,
-        )
-        .await;
+    let r = finish(&h, &loc, "&code=c", &wrong).await;
     assert_eq!(
         failure_error(r.header("location").unwrap_or(""))["type"],
         "user_unauthorized"
     );
     // The starting browser, with the provider's error: delivered to the failure URL, and
     // the nonce cookie is cleared.
-    let r = h
-        .call(
-            Method::GET,
-            &redirect_path(&loc, "&error=access_denied&error_description=User+said+no"),
-            &[("cookie", &cookie)],
-            None,
-        )
-        .await;
+    let r = finish(
+        &h,
+        &loc,
+        "&error=access_denied&error_description=User+said+no",
+        &cookie,
+    )
+    .await;
     let e = failure_error(r.header("location").unwrap_or(""));
     assert_eq!(e["type"], "user_oauth2_provider_error");
     assert_eq!(e["code"], 424);
@@ -403,14 +398,7 @@ async fn without_the_starting_browsers_cookie_the_flow_fails_to_the_failure_url(
             .any(|c| c.starts_with("a_oauth2_") && c.contains("Max-Age=0"))
     );
     // Missing code.
-    let r = h
-        .call(
-            Method::GET,
-            &redirect_path(&loc, ""),
-            &[("cookie", &cookie)],
-            None,
-        )
-        .await;
+    let r = finish(&h, &loc, "", &cookie).await;
     assert_eq!(
         failure_error(r.header("location").unwrap_or(""))["type"],
         "user_oauth2_provider_error"
