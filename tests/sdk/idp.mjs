@@ -1,16 +1,18 @@
 // A real OpenID Provider for the OAuth2 tests: oidc-provider (a certified implementation)
-// on loopback, with one confidential client (registered twice: basic and post client
-// authentication), PKCE required, refresh tokens, and the dev
-// login/consent pages. The login name decides the account:
+// on loopback, with one confidential client registered three times (basic and post client
+// authentication with PKCE required; post without PKCE, as Sign in with Apple works),
+// refresh tokens, ID tokens that carry the profile claims (Microsoft and Apple read only
+// the ID token), and the dev login/consent pages. The login name decides the account:
 //   "<email>"             → sub "<email>", email "<email>", email_verified true
 //   "unverified:<email>"  → sub "unverified:<email>", email "<email>", email_verified false
+// (`xms_edov`, Microsoft's "email domain owner verified" claim, follows email_verified.)
 import Provider from 'oidc-provider';
-import { CLIENT_ID, CLIENT_SECRET, POST_CLIENT_ID } from './idp-providers.mjs';
+import { APPLE_CLIENT_ID, CLIENT_ID, CLIENT_SECRET, POST_CLIENT_ID } from './idp-providers.mjs';
 
 export function accountClaims(id) {
   const unverified = id.startsWith('unverified:');
   const email = unverified ? id.slice('unverified:'.length) : id;
-  return { sub: id, email, email_verified: !unverified, name: `IdP ${email.split('@')[0]}` };
+  return { sub: id, email, email_verified: !unverified, xms_edov: !unverified, name: `IdP ${email.split('@')[0]}` };
 }
 
 /** Starts the provider on 127.0.0.1:`port`, accepting `redirectUris`; resolves to a stop(). */
@@ -20,6 +22,7 @@ export async function startIdp(port, redirectUris) {
     clients: [
       ['client_secret_basic', CLIENT_ID],
       ['client_secret_post', POST_CLIENT_ID],
+      ['client_secret_post', APPLE_CLIENT_ID],
     ].map(([method, id]) => ({
       client_id: id,
       client_secret: CLIENT_SECRET,
@@ -29,10 +32,11 @@ export async function startIdp(port, redirectUris) {
       token_endpoint_auth_method: method,
     })),
     features: { devInteractions: { enabled: true } },
-    pkce: { required: () => true },
+    pkce: { required: (_ctx, client) => client.clientId !== APPLE_CLIENT_ID },
+    conformIdTokenClaims: false,
     issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
     findAccount: async (ctx, id) => ({ accountId: id, claims: async () => accountClaims(id) }),
-    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+    claims: { openid: ['sub'], email: ['email', 'email_verified', 'xms_edov'], profile: ['name'] },
     ttl: { AccessToken: 3600, AuthorizationCode: 60, RefreshToken: 86400, Grant: 86400, Session: 3600, Interaction: 600 },
   });
   // Silence the dev-mode warnings; failures still surface in the flows.
@@ -42,8 +46,16 @@ export async function startIdp(port, redirectUris) {
     server.once('listening', resolve);
     server.once('error', reject);
   });
-  return () => new Promise((resolve) => server.close(() => resolve()));
+  // close() alone waits for keep-alive connections the server under test may still hold.
+  return () =>
+    new Promise((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
 }
+
+const unescapeHtml = (s) =>
+  s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 
 /**
  * A minimal browser: keeps cookies per host (honouring Max-Age=0 deletions), follows
@@ -55,6 +67,8 @@ export class Browser {
   constructor(stopAt) {
     this.stopAt = stopAt;
     this.jar = new Map();
+    /** Every request sent, as "METHOD url". */
+    this.log = [];
   }
 
   cookiesFor(url) {
@@ -79,6 +93,7 @@ export class Browser {
   }
 
   async request(url, { method = 'GET', body, headers = {} } = {}) {
+    this.log.push(`${method} ${url}`);
     const res = await fetch(url, {
       method,
       body,
@@ -109,6 +124,18 @@ export class Browser {
       }
       const text = await res.text();
       const form = text.match(/<form[^>]*action="([^"]+)"/);
+      const hidden = [...text.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"\/>/g)];
+      if (form && hidden.length && !text.includes('name="prompt"')) {
+        // A form_post response (the IdP's self-submitting page): post its fields.
+        const fields = hidden.map(([, k, v]) => [k, unescapeHtml(v)]);
+        opts = {
+          method: 'POST',
+          body: new URLSearchParams(fields).toString(),
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        };
+        current = new URL(unescapeHtml(form[1]), current).toString();
+        continue;
+      }
       if (res.status === 200 && form && login !== undefined) {
         const action = new URL(form[1].replace(/&amp;/g, '&'), current).toString();
         const fields = text.includes('name="login"')

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Browser, startIdp } from './idp.mjs';
-import { E2E_PROVIDERS } from './idp-providers.mjs';
+import { E2E_PROVIDERS, EXTRA_SCOPES } from './idp-providers.mjs';
 import { expectAppwriteError, lastText, loadConfig, uniqueEmail } from './lib.mjs';
 
 const cfg = loadConfig();
@@ -150,10 +150,19 @@ describe('every OIDC-family provider end to end (token flow, node-appwrite lates
   for (const provider of E2E_PROVIDERS) {
     it(`${provider}: IdP login → token → session → account and identity`, async () => {
       const email = uniqueEmail(provider);
-      const url = await new Account(c()).createOAuth2Token({ provider, success: SUCCESS, failure: FAILURE });
+      const scopes = EXTRA_SCOPES[provider] ?? [];
+      const url = await new Account(c()).createOAuth2Token({ provider, success: SUCCESS, failure: FAILURE, scopes });
       assert.ok(url.startsWith(`${IDP}/auth?`), url);
-      assert.equal(new URL(url).searchParams.get('code_challenge_method'), 'S256');
-      const { url: back } = await new Browser([APP]).go(url, { login: email });
+      const start = new URL(url).searchParams;
+      if (provider === 'apple') {
+        assert.equal(start.get('response_mode'), 'form_post', 'Apple answers with a POST to the callback');
+        assert.equal(start.get('code_challenge'), null);
+      } else {
+        assert.equal(start.get('code_challenge_method'), 'S256');
+      }
+      const browser = new Browser([APP]);
+      const { url: back } = await browser.go(url, { login: email });
+      if (provider === 'apple') assert.ok(browser.log.includes(`POST ${callbackFor('apple')}`), browser.log.join('\n'));
       const q = new URL(back).searchParams;
       assert.ok(back.startsWith(SUCCESS), `${back} ${q.get('error') ?? ''}`);
       const session = await new Account(c().setKey(cfg.key)).createSession({
