@@ -26,8 +26,8 @@ const SDKS = [
   { label: 'latest', style: 'object', sdk: await import('node-appwrite-latest') },
 ];
 
-const sessionStart = (extra = {}) =>
-  `${cfg.endpoint}/account/sessions/oauth2/oidc?${new URLSearchParams({
+const sessionStart = (extra = {}, provider = 'oidc') =>
+  `${cfg.endpoint}/account/sessions/oauth2/${provider}?${new URLSearchParams({
     project: cfg.project,
     success: SUCCESS,
     failure: FAILURE,
@@ -252,6 +252,12 @@ describe('OAuth2 over HTTP: session flow, linking, binding and errors', () => {
     assert.equal(me.body.email, email);
     const current = await get('/account/sessions/current', second);
     assert.deepEqual(current.body.factors, ['oauth2', 'email']);
+
+    // Linking another provider from a session that passed the gate keeps it passed.
+    assert.equal((await first.go(sessionStart({}, 'keycloak'), { login: email })).url, SUCCESS);
+    const linked = await get('/account/identities', first);
+    assert.equal(linked.status, 200, JSON.stringify(linked.body));
+    assert.deepEqual(linked.body.identities.map((i) => i.provider).sort(), ['keycloak', 'oidc']);
   });
 
   it('F2: an unverified provider email never opens an existing account; a verified one links', async () => {
