@@ -11,12 +11,12 @@ import { after, before, describe, it } from 'node:test';
 import { chromium } from 'playwright-core';
 import { startIdp } from './idp.mjs';
 import { E2E_PROVIDERS } from './idp-providers.mjs';
-import { loadConfig, uniqueEmail } from './lib.mjs';
+import { accounts, loadConfig, uniqueEmail } from './lib.mjs';
 
 const cfg = loadConfig();
 const IDP_PORT = Number(process.env.IDP_PORT ?? 3900);
 const callbackFor = (provider) => `${cfg.endpoint}/account/sessions/oauth2/callback/${provider}/${cfg.project}`;
-const { Client, Account } = await import('node-appwrite-latest');
+const sdk = accounts(await import('node-appwrite-latest'), 'object', cfg);
 
 let browser;
 let stopIdp;
@@ -116,7 +116,7 @@ describe('OAuth2 in headless Chromium', () => {
   });
 
   it('token flow started by a server (createOAuth2Token) finishes in the browser; the app exchanges the secret', async () => {
-    const url = await new Account(new Client().setEndpoint(cfg.endpoint).setProject(cfg.project)).createOAuth2Token({
+    const url = await sdk.guest().createOAuth2Token({
       provider: 'oidc',
       success: success(),
       failure: failure(),
@@ -128,10 +128,8 @@ describe('OAuth2 in headless Chromium', () => {
     await signIn(page, email, (u) => u.href.startsWith(appUrl));
     const back = new URL(page.url());
     assert.equal(`${back.origin}${back.pathname}`, success(), page.url());
-    const session = await new Account(
-      new Client().setEndpoint(cfg.endpoint).setProject(cfg.project).setKey(cfg.key),
-    ).createSession({ userId: back.searchParams.get('userId'), secret: back.searchParams.get('secret') });
-    const account = new Account(new Client().setEndpoint(cfg.endpoint).setProject(cfg.project).setSession(session.secret));
+    const session = await sdk.withKey().createSession({ userId: back.searchParams.get('userId'), secret: back.searchParams.get('secret') });
+    const account = sdk.withSession(session.secret);
     assert.equal((await account.get()).email, email);
     assert.ok(
       !(await context.cookies(cfg.endpoint)).some((c) => c.name.startsWith('a_session_')),

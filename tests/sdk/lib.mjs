@@ -22,6 +22,23 @@ export function loadConfig(env = process.env) {
   return { endpoint: endpoint.replace(/\/+$/, ''), project, key };
 }
 
+/**
+ * Account factories for one SDK generation against `cfg`, and `call`, which passes
+ * parameters as one object (`object` style, SDK 17+) or positionally in `order`.
+ */
+export function accounts(sdk, style, cfg) {
+  const { Client, Account } = sdk;
+  const client = () => new Client().setEndpoint(cfg.endpoint).setProject(cfg.project);
+  return {
+    call: (account, method, params, order) =>
+      style === 'object' ? account[method](params) : account[method](...order.map((k) => params[k])),
+    client,
+    guest: () => new Account(client()),
+    withKey: () => new Account(client().setKey(cfg.key)),
+    withSession: (secret) => new Account(client().setSession(secret)),
+  };
+}
+
 export function uniqueEmail(prefix = 'u') {
   return `${prefix}-${Date.now()}-${randomBytes(4).toString('hex')}@example.com`;
 }

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { expectAppwriteError, lastText, loadConfig, uniqueEmail } from './lib.mjs';
+import { accounts, expectAppwriteError, lastText, loadConfig, uniqueEmail } from './lib.mjs';
 
 const cfg = loadConfig();
 
@@ -39,12 +39,8 @@ function totp(secret, offset = 0) {
 }
 
 for (const { label, style, sdk } of SDKS) {
-  const { Client, Account, ID, AuthenticatorType, AuthenticationFactor } = sdk;
-  const call = (account, method, params, order) =>
-    style === 'object' ? account[method](params) : account[method](...order.map((k) => params[k]));
-  const client = () => new Client().setEndpoint(cfg.endpoint).setProject(cfg.project);
-  const withKey = () => new Account(client().setKey(cfg.key));
-  const withSession = (secret) => new Account(client().setSession(secret));
+  const { ID, AuthenticatorType, AuthenticationFactor } = sdk;
+  const { call, withKey, withSession } = accounts(sdk, style, cfg);
 
   describe(`node-appwrite ${label}: MFA`, () => {
     it('TOTP enrolment, MFA gate, TOTP challenge, recovery codes', async () => {

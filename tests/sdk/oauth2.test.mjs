@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Browser, startIdp } from './idp.mjs';
 import { E2E_PROVIDERS, EXTRA_SCOPES } from './idp-providers.mjs';
-import { expectAppwriteError, lastText, loadConfig, uniqueEmail } from './lib.mjs';
+import { accounts, expectAppwriteError, lastText, loadConfig, uniqueEmail } from './lib.mjs';
 
 const cfg = loadConfig();
 const IDP_PORT = Number(process.env.IDP_PORT ?? 3900);
@@ -25,6 +25,8 @@ const SDKS = [
   { label: '22', style: 'object', sdk: await import('node-appwrite-22') },
   { label: 'latest', style: 'object', sdk: await import('node-appwrite-latest') },
 ];
+/** node-appwrite latest, for the tests that need one SDK only. */
+const latest = accounts(SDKS[2].sdk, 'object', cfg);
 
 const sessionStart = (extra = {}, provider = 'oidc') =>
   `${cfg.endpoint}/account/sessions/oauth2/${provider}?${new URLSearchParams({
@@ -56,13 +58,8 @@ after(async () => {
 });
 
 for (const { label, style, sdk } of SDKS) {
-  const { Client, Account, Query } = sdk;
-  const call = (account, method, params, order) =>
-    style === 'object' ? account[method](params) : account[method](...order.map((k) => params[k]));
-  const client = () => new Client().setEndpoint(cfg.endpoint).setProject(cfg.project);
-  const guest = () => new Account(client());
-  const withKey = () => new Account(client().setKey(cfg.key));
-  const withSession = (secret) => new Account(client().setSession(secret));
+  const { Query } = sdk;
+  const { call, guest, withKey, withSession } = accounts(sdk, style, cfg);
   const tokenUrl = (scopes) =>
     call(guest(), 'createOAuth2Token', { provider: 'oidc', success: SUCCESS, failure: FAILURE, scopes }, [
       'provider',
@@ -145,13 +142,11 @@ for (const { label, style, sdk } of SDKS) {
 }
 
 describe('every OIDC-family provider end to end (token flow, node-appwrite latest)', () => {
-  const { Client, Account } = SDKS[2].sdk;
-  const c = () => new Client().setEndpoint(cfg.endpoint).setProject(cfg.project);
   for (const provider of E2E_PROVIDERS) {
     it(`${provider}: IdP login → token → session → account and identity`, async () => {
       const email = uniqueEmail(provider);
       const scopes = EXTRA_SCOPES[provider] ?? [];
-      const url = await new Account(c()).createOAuth2Token({ provider, success: SUCCESS, failure: FAILURE, scopes });
+      const url = await latest.guest().createOAuth2Token({ provider, success: SUCCESS, failure: FAILURE, scopes });
       assert.ok(url.startsWith(`${IDP}/auth?`), url);
       const start = new URL(url).searchParams;
       if (provider === 'apple') {
@@ -165,11 +160,11 @@ describe('every OIDC-family provider end to end (token flow, node-appwrite lates
       if (provider === 'apple') assert.ok(browser.log.includes(`POST ${callbackFor('apple')}`), browser.log.join('\n'));
       const q = new URL(back).searchParams;
       assert.ok(back.startsWith(SUCCESS), `${back} ${q.get('error') ?? ''}`);
-      const session = await new Account(c().setKey(cfg.key)).createSession({
+      const session = await latest.withKey().createSession({
         userId: q.get('userId'),
         secret: q.get('secret'),
       });
-      const account = new Account(c().setSession(session.secret));
+      const account = latest.withSession(session.secret);
       assert.equal((await account.get()).email, email);
       const { identities } = await account.listIdentities();
       assert.deepEqual(identities.map((i) => [i.provider, i.providerUid]), [[provider, email]]);
@@ -207,13 +202,12 @@ describe('OAuth2 over HTTP: session flow, linking, binding and errors', () => {
     assert.ok(body.providerAccessToken.length > 10);
 
     // Another user cannot take over the address this identity signs in with.
-    const { Client, Account, ID } = SDKS[2].sdk;
+    const { ID } = SDKS[2].sdk;
     const other = uniqueEmail('other');
-    const c = () => new Client().setEndpoint(cfg.endpoint).setProject(cfg.project);
-    await new Account(c()).create({ userId: ID.unique(), email: other, password: 'another long password' });
-    const s = await new Account(c().setKey(cfg.key)).createEmailPasswordSession({ email: other, password: 'another long password' });
+    await latest.guest().create({ userId: ID.unique(), email: other, password: 'another long password' });
+    const s = await latest.withKey().createEmailPasswordSession({ email: other, password: 'another long password' });
     await expectAppwriteError(
-      new Account(c().setSession(s.secret)).updateEmail({ email, password: 'another long password' }),
+      latest.withSession(s.secret).updateEmail({ email, password: 'another long password' }),
       400,
       'general_bad_request',
     );
@@ -262,8 +256,8 @@ describe('OAuth2 over HTTP: session flow, linking, binding and errors', () => {
 
   it('F2: an unverified provider email never opens an existing account; a verified one links', async () => {
     const email = uniqueEmail('victim');
-    const { Client, Account, ID } = SDKS[2].sdk;
-    const victim = await new Account(new Client().setEndpoint(cfg.endpoint).setProject(cfg.project)).create({
+    const { ID } = SDKS[2].sdk;
+    const victim = await latest.guest().create({
       userId: ID.unique(),
       email,
       password: 'correct horse battery staple',

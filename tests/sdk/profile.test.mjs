@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { expectAppwriteError, lastText, loadConfig, uniqueEmail } from './lib.mjs';
+import { accounts, expectAppwriteError, lastText, loadConfig, uniqueEmail } from './lib.mjs';
 
 const cfg = loadConfig();
 
@@ -17,12 +17,8 @@ const SDKS = [
 const uniquePhone = () => `+1666${(randomBytes(4).readUInt32BE() % 10_000_000).toString().padStart(7, '0')}`;
 
 for (const { label, style, sdk } of SDKS) {
-  const { Client, Account, ID } = sdk;
-  const call = (account, method, params, order) =>
-    style === 'object' ? account[method](params) : account[method](...order.map((k) => params[k]));
-  const client = () => new Client().setEndpoint(cfg.endpoint).setProject(cfg.project);
-  const withKey = () => new Account(client().setKey(cfg.key));
-  const withSession = (secret) => new Account(client().setSession(secret));
+  const { ID } = sdk;
+  const { call, withKey, withSession } = accounts(sdk, style, cfg);
 
   async function signedIn() {
     const email = uniqueEmail('profile');

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
-import { expectAppwriteError, loadConfig, uniqueEmail } from './lib.mjs';
+import { accounts, expectAppwriteError, loadConfig, uniqueEmail } from './lib.mjs';
 
 const cfg = loadConfig();
 const outboxPath =
@@ -34,13 +34,8 @@ const codeIn = (text) => text.match(/\b(\d{6})\b/)?.[1];
 const uniquePhone = () => `+1555${(randomBytes(4).readUInt32BE() % 10_000_000).toString().padStart(7, '0')}`;
 
 for (const { label, style, sdk } of SDKS) {
-  const { Client, Account, ID } = sdk;
-  const call = (account, method, params, order) =>
-    style === 'object' ? account[method](params) : account[method](...order.map((k) => params[k]));
-  const client = () => new Client().setEndpoint(cfg.endpoint).setProject(cfg.project);
-  const guest = () => new Account(client());
-  const withKey = () => new Account(client().setKey(cfg.key));
-  const withSession = (secret) => new Account(client().setSession(secret));
+  const { Account, ID } = sdk;
+  const { call, client, guest, withKey, withSession } = accounts(sdk, style, cfg);
 
   describe(`node-appwrite ${label}: passwordless and JWT`, () => {
     it('email OTP: createEmailToken → code from the outbox → createSession', async () => {

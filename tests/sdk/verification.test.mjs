@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
-import { expectAppwriteError, loadConfig, uniqueEmail } from './lib.mjs';
+import { accounts, expectAppwriteError, loadConfig, uniqueEmail } from './lib.mjs';
 
 const cfg = loadConfig();
 const outboxPath =
@@ -29,13 +29,8 @@ async function linkTo(to, kind) {
 }
 
 for (const { label, style, sdk, emailVerify } of SDKS) {
-  const { Client, Account, ID } = sdk;
-  const call = (account, method, params, order) =>
-    style === 'object' ? account[method](params) : account[method](...order.map((k) => params[k]));
-  const client = () => new Client().setEndpoint(cfg.endpoint).setProject(cfg.project);
-  const withKey = () => new Account(client().setKey(cfg.key));
-  const withSession = (secret) => new Account(client().setSession(secret));
-  const guest = () => new Account(client());
+  const { ID } = sdk;
+  const { call, guest, withKey, withSession } = accounts(sdk, style, cfg);
 
   describe(`node-appwrite ${label}: verification and recovery`, () => {
     it('email verification: link from the outbox verifies the address', async () => {
