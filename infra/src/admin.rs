@@ -123,6 +123,11 @@ pub async fn set_provider(
     }
     let settings: shared::oauth2::ProviderSettings = serde_json::from_str(json)
         .map_err(|e| AppError::invalid_param("provider", &format!("settings JSON: {e}")))?;
+    // A broken Apple key would otherwise surface only at the first sign-in.
+    if name == "apple" {
+        shared::oauth2::apple_client_secret(&settings, 0)
+            .map_err(|e| AppError::invalid_param("clientSecret", &e.to_string()))?;
+    }
     let mut p = require_project(table, project).await?;
     p.set_provider(data_key, name, &settings)?;
     save_project(table, &p).await?;

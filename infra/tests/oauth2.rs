@@ -249,6 +249,31 @@ async fn the_client_secret_is_sealed_at_rest() {
 }
 
 #[tokio::test]
+async fn admin_refuses_an_apple_key_json_it_cannot_sign_with() {
+    let h = common::harness().await;
+    let bad = r#"{"enabled":true,"clientId":"com.example.web","clientSecret":"{\"keyID\":\"K\",\"teamID\":\"T\",\"p8\":\"not a key\"}"}"#;
+    let err = infra::admin::set_provider(&h.state.table, "proj1", "apple", bad, &h.state.data_key)
+        .await
+        .expect_err("an unusable p8 key is refused");
+    assert_eq!(err.kind, shared::ErrorType::GeneralArgumentInvalid);
+    assert!(!err.message.contains("not a key"), "{}", err.message);
+    let p = infra::admin::require_project(&h.state.table, "proj1")
+        .await
+        .expect("project");
+    assert!(
+        p.provider_settings(&h.state.data_key, "apple")
+            .expect("open")
+            .is_none(),
+        "nothing stored"
+    );
+    let jwt =
+        r#"{"enabled":true,"clientId":"com.example.web","clientSecret":"eyJ.made.elsewhere"}"#;
+    infra::admin::set_provider(&h.state.table, "proj1", "apple", jwt, &h.state.data_key)
+        .await
+        .expect("a ready-made client-secret JWT is stored");
+}
+
+#[tokio::test]
 async fn the_callback_is_ungated_and_forwards_to_the_redirect_route() {
     let h = common::harness().await;
     // No project header, no credentials: the provider's browser redirect.

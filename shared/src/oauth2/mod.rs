@@ -39,6 +39,7 @@ mod social;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
 use std::fmt;
 
 use base64::Engine;
@@ -47,7 +48,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-pub use oidc::{Apple, Google, Microsoft, Oidc, Preset};
+pub use oidc::{Apple, Google, Microsoft, Oidc, Preset, apple_client_secret};
 pub use social::{Discord, Facebook, GitHub, GitLab};
 
 /// Lifetime of a sealed `state` in seconds.
@@ -344,6 +345,15 @@ pub trait Provider: Send + Sync {
     }
 
     /// The authorization-code exchange (RFC 6749 §4.1.3).
+    /// The settings token and refresh requests are made with: the stored ones, or a copy
+    /// whose client secret is derived from them (Apple signs one per request).
+    fn request_settings<'a>(
+        &self,
+        s: &'a ProviderSettings,
+    ) -> Result<Cow<'a, ProviderSettings>, OAuthError> {
+        Ok(Cow::Borrowed(s))
+    }
+
     fn token_request(
         &self,
         s: &ProviderSettings,
@@ -352,6 +362,7 @@ pub trait Provider: Send + Sync {
         pkce_verifier: Option<&str>,
     ) -> Result<HttpRequest, OAuthError> {
         s.check()?;
+        let s = &*self.request_settings(s)?;
         let ep = self.endpoints(s)?;
         let mut form = vec![
             ("grant_type", "authorization_code"),
@@ -371,6 +382,7 @@ pub trait Provider: Send + Sync {
         refresh_token: &str,
     ) -> Result<HttpRequest, OAuthError> {
         s.check()?;
+        let s = &*self.request_settings(s)?;
         let ep = self.endpoints(s)?;
         let form = vec![
             ("grant_type", "refresh_token"),

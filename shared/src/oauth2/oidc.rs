@@ -11,6 +11,13 @@
 //!   `verified_primary_email` / `verified_secondary_email` claims. Tenants must add those
 //!   optional claims for Microsoft logins to link to existing accounts by email.
 
+use std::borrow::Cow;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::{
@@ -395,10 +402,67 @@ impl Provider for Microsoft {
 }
 
 /// Sign in with Apple: `response_mode=form_post` (the callback arrives as POST), profile
-/// from the ID token, name from the `user` parameter passed as `extra`. `client_secret` must
-/// be the client-secret JWT (ES256, signed with the team's key; up to six months valid),
-/// generated outside this module.
+/// from the ID token, name from the `user` parameter passed as `extra`. The client secret
+/// is stored as Appwrite stores it, JSON `{"keyID", "teamID", "p8"}`, and a short-lived
+/// client-secret JWT is signed from it per request (see [`apple_client_secret`]).
 pub struct Apple;
+
+const APPLE_ISSUER: &str = "https://appleid.apple.com";
+
+/// Lifetime of a signed Apple client secret. Apple accepts up to six months; one token
+/// request needs seconds, so a secret that leaks from a log or proxy is soon worthless.
+const APPLE_SECRET_TTL_S: i64 = 300;
+
+/// The key material from the Apple developer account, in Appwrite's field names.
+#[derive(Deserialize)]
+struct AppleKey {
+    #[serde(rename = "keyID")]
+    key_id: String,
+    #[serde(rename = "teamID")]
+    team_id: String,
+    /// The `.p8` file: a PKCS#8 P-256 private key, PEM.
+    p8: String,
+}
+
+/// The client secret Apple's token endpoint gets at `now_s`: for a stored secret in
+/// Appwrite's JSON form, an ES256 JWT (`kid` key id; `iss` team id, `sub` client id, `aud`
+/// Apple) signed with the p8 key; None for any other secret, which is then sent as it is
+/// (a client-secret JWT made elsewhere). Errors never quote the secret.
+pub fn apple_client_secret(s: &ProviderSettings, now_s: i64) -> Result<Option<String>, OAuthError> {
+    let raw = s.client_secret.trim();
+    if !raw.starts_with('{') {
+        return Ok(None);
+    }
+    let key: AppleKey = serde_json::from_str(raw).map_err(|_| {
+        OAuthError::Config("the Apple secret must be JSON with keyID, teamID and p8".into())
+    })?;
+    let der =
+        pem_der(&key.p8).ok_or_else(|| OAuthError::Config("the Apple p8 key is not PEM".into()))?;
+    let mut header = Header::new(Algorithm::ES256);
+    header.kid = Some(key.key_id);
+    let claims = serde_json::json!({
+        "iss": key.team_id,
+        "iat": now_s,
+        "exp": now_s + APPLE_SECRET_TTL_S,
+        "aud": APPLE_ISSUER,
+        "sub": s.client_id,
+    });
+    jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ec_der(&der))
+        .map(Some)
+        .map_err(|_| OAuthError::Config("the Apple p8 key is not a P-256 private key".into()))
+}
+
+/// The DER inside a PEM block: the text between the `-----…-----` markers, on any number of
+/// lines (a key pasted into a JSON string often loses its line breaks).
+fn pem_der(pem: &str) -> Option<Vec<u8>> {
+    let body: String = pem
+        .split("-----")
+        .step_by(2)
+        .flat_map(str::chars)
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    STANDARD.decode(body).ok().filter(|d| !d.is_empty())
+}
 
 impl Provider for Apple {
     fn name(&self) -> &'static str {
@@ -415,10 +479,25 @@ impl Provider for Apple {
     }
     fn default_endpoints(&self, _s: &ProviderSettings) -> Result<Endpoints, OAuthError> {
         Ok(Endpoints {
-            authorize: "https://appleid.apple.com/auth/authorize".into(),
-            token: "https://appleid.apple.com/auth/token".into(),
+            authorize: format!("{APPLE_ISSUER}/auth/authorize"),
+            token: format!("{APPLE_ISSUER}/auth/token"),
             userinfo: None,
-            issuer: Some("https://appleid.apple.com".into()),
+            issuer: Some(APPLE_ISSUER.into()),
+        })
+    }
+    fn request_settings<'a>(
+        &self,
+        s: &'a ProviderSettings,
+    ) -> Result<Cow<'a, ProviderSettings>, OAuthError> {
+        let now_s = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        Ok(match apple_client_secret(s, now_s)? {
+            Some(client_secret) => Cow::Owned(ProviderSettings {
+                client_secret,
+                ..s.clone()
+            }),
+            None => Cow::Borrowed(s),
         })
     }
     fn parse_profile(

@@ -806,6 +806,116 @@ fn apple_profile() -> R {
     Ok(())
 }
 
+/// A fresh P-256 key as Apple hands it out (`.p8`, PKCS#8 PEM) and its public point.
+fn apple_p8() -> Result<(String, Vec<u8>), Box<dyn std::error::Error>> {
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)?;
+    let public = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref())?
+        .public_key()
+        .as_ref()
+        .to_vec();
+    let b64 = STANDARD.encode(pkcs8.as_ref());
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .filter_map(|c| std::str::from_utf8(c).ok())
+        .collect();
+    let pem = format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        lines.join("\n")
+    );
+    Ok((pem, public))
+}
+
+fn apple_settings(p8: &str) -> ProviderSettings {
+    ProviderSettings {
+        client_id: "com.example.web".into(),
+        client_secret: json!({"keyID": "KEY123", "teamID": "TEAM456", "p8": p8}).to_string(),
+        ..settings(json!({}))
+    }
+}
+
+/// The claims of an ES256 JWT after checking its signature with `public`.
+fn es256_claims(
+    token: &str,
+    public: &[u8],
+) -> Result<(Value, Option<String>), Box<dyn std::error::Error>> {
+    use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
+    let mut v = Validation::new(Algorithm::ES256);
+    v.set_audience(&["https://appleid.apple.com"]);
+    v.set_issuer(&["TEAM456"]);
+    v.validate_exp = false;
+    let data = decode::<Value>(token, &DecodingKey::from_ec_der(public), &v)?;
+    Ok((data.claims, decode_header(token)?.kid))
+}
+
+#[test]
+fn apple_client_secret_is_signed_from_appwrites_key_json() -> R {
+    let (p8, public) = apple_p8()?;
+    let s = apple_settings(&p8);
+    let jwt = apple_client_secret(&s, NOW)?.ok_or("no secret signed")?;
+    let (claims, kid) = es256_claims(&jwt, &public)?;
+    assert_eq!(kid.as_deref(), Some("KEY123"));
+    assert_eq!(claims["sub"], "com.example.web");
+    assert_eq!(claims["iat"], NOW);
+    let ttl = claims["exp"].as_i64().ok_or("no exp")? - NOW;
+    assert!((60..=600).contains(&ttl), "short-lived: {ttl} s");
+
+    // The key pasted without line breaks signs the same way.
+    let one_line = apple_settings(&p8.replace('\n', ""));
+    let jwt = apple_client_secret(&one_line, NOW)?.ok_or("no secret signed")?;
+    es256_claims(&jwt, &public)?;
+
+    // Token and refresh requests carry a fresh signed secret, never the stored JSON.
+    for r in [
+        Apple.token_request(&s, "code-1", REDIRECT, None)?,
+        Apple.refresh_request(&s, "refresh-1")?,
+    ] {
+        assert!(!r.body.contains("PRIVATE"), "the p8 key never leaves");
+        let secret = param(&form_of(&r), "client_secret").ok_or("no client_secret")?;
+        let (claims, _) = es256_claims(&secret, &public)?;
+        let now = claims["iat"].as_i64().ok_or("no iat")?;
+        assert!(now > NOW, "signed at request time");
+        assert_eq!(
+            param(&form_of(&r), "client_id").as_deref(),
+            Some("com.example.web")
+        );
+    }
+
+    // A secret that is not JSON is a JWT made elsewhere and goes out unchanged.
+    let plain = settings(json!({}));
+    assert_eq!(apple_client_secret(&plain, NOW)?, None);
+    let r = Apple.token_request(&plain, "code-1", REDIRECT, None)?;
+    assert_eq!(
+        param(&form_of(&r), "client_secret").as_deref(),
+        Some("s3cr:et/+")
+    );
+    Ok(())
+}
+
+#[test]
+fn apple_key_json_errors_are_config_errors_without_the_key() -> R {
+    let (p8, _) = apple_p8()?;
+    let body = p8.lines().nth(1).ok_or("no body")?.to_string();
+    let mut missing = apple_settings(&p8);
+    missing.client_secret = json!({"keyID": "KEY123", "p8": p8}).to_string();
+    let not_pem = apple_settings("not a key at all");
+    let mut wrong_curve = apple_settings(&p8);
+    wrong_curve.client_secret =
+        json!({"keyID": "K", "teamID": "T", "p8": STANDARD.encode(b"\x30\x03\x02\x01\x00")})
+            .to_string();
+    for s in [missing, not_pem, wrong_curve] {
+        match Apple.token_request(&s, "code-1", REDIRECT, None) {
+            Err(e @ OAuthError::Config(_)) => {
+                assert!(!e.to_string().contains(&body), "{e}");
+            }
+            other => return Err(format!("expected a config error, got {other:?}").into()),
+        }
+    }
+    Ok(())
+}
+
 fn ms_claims() -> Value {
     json!({
         "ver": "2.0",
