@@ -39,8 +39,9 @@ fi
 (cd tests/sdk && retry npm ci --no-audit --no-fund --loglevel=error)
 # Headless Chromium (Debian's package) for the browser suite, driven by playwright-core.
 if ! command -v chromium >/dev/null; then
-  retry apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive retry apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
+  retry $SUDO apt-get update -qq
+  retry $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
 CHROMIUM=$(command -v chromium)
 export CHROMIUM

@@ -115,19 +115,19 @@ pub async fn set_provider(
     json: &str,
     data_key: &[u8],
 ) -> AppResult<Project> {
-    if shared::oauth2::provider(name).is_none() {
+    let Some(provider) = shared::oauth2::provider(name) else {
         return Err(AppError::new(
             shared::ErrorType::ProjectProviderUnsupported,
             format!("no provider `{name}`"),
         ));
-    }
+    };
     let settings: shared::oauth2::ProviderSettings = serde_json::from_str(json)
         .map_err(|e| AppError::invalid_param("provider", &format!("settings JSON: {e}")))?;
-    // A broken Apple key would otherwise surface only at the first sign-in.
-    if name == "apple" {
-        shared::oauth2::apple_client_secret(&settings, 0)
-            .map_err(|e| AppError::invalid_param("clientSecret", &e.to_string()))?;
-    }
+    // Settings the provider cannot make requests with (an Apple key it cannot sign with)
+    // would otherwise surface only at the first sign-in.
+    provider
+        .request_settings(&settings)
+        .map_err(|e| AppError::invalid_param("clientSecret", &e.to_string()))?;
     let mut p = require_project(table, project).await?;
     p.set_provider(data_key, name, &settings)?;
     save_project(table, &p).await?;

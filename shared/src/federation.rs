@@ -903,13 +903,12 @@ async fn settle(
         // gate. Both stand for the one provider login, so a user with MFA on gets `oauth2`
         // alone and completes a challenge like every other first factor (checklist D1),
         // unless this links the provider from a session that had already passed the gate.
-        let needed = crate::mfa::minimum_factors(&user);
         let carried = auth.as_ref().is_some_and(|a| {
-            a.sessions
-                .iter()
-                .any(|s| Some(&s.id) == replaced_session.as_ref() && s.factors.len() >= needed)
+            a.sessions.iter().any(|s| {
+                Some(&s.id) == replaced_session.as_ref() && crate::mfa::passed_gate(&user, s)
+            })
         });
-        let factors = if needed > 1 && !carried {
+        let factors = if crate::mfa::minimum_factors(&user) > 1 && !carried {
             vec!["oauth2".into()]
         } else {
             vec!["email".into(), "oauth2".into()]

@@ -92,6 +92,11 @@ pub fn minimum_factors(user: &UserDoc) -> usize {
     }
 }
 
+/// Whether `session` holds the factors `user` needs (it has passed the MFA gate).
+pub fn passed_gate(user: &UserDoc, session: &SessionDoc) -> bool {
+    session.factors.len() >= minimum_factors(user)
+}
+
 /// 401 `user_more_factors_required` when `session` lacks factors for this route.
 pub fn gate(user: &UserDoc, session: &SessionDoc, method: &str, pattern: &str) -> AppResult<()> {
     if GATE_ALLOW
@@ -100,7 +105,7 @@ pub fn gate(user: &UserDoc, session: &SessionDoc, method: &str, pattern: &str) -
     {
         return Ok(());
     }
-    if session.factors.len() < minimum_factors(user) {
+    if !passed_gate(user, session) {
         return Err(AppError::new(
             ErrorType::UserMoreFactorsRequired,
             "More factors are required to complete the sign in process.",

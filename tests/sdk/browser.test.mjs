@@ -11,11 +11,11 @@ import { after, before, describe, it } from 'node:test';
 import { chromium } from 'playwright-core';
 import { startIdp } from './idp.mjs';
 import { E2E_PROVIDERS } from './idp-providers.mjs';
-import { accounts, loadConfig, uniqueEmail } from './lib.mjs';
+import { accounts, callbackFor, loadConfig, uniqueEmail } from './lib.mjs';
 
 const cfg = loadConfig();
 const IDP_PORT = Number(process.env.IDP_PORT ?? 3900);
-const callbackFor = (provider) => `${cfg.endpoint}/account/sessions/oauth2/callback/${provider}/${cfg.project}`;
+const callbackOf = (provider) => callbackFor(cfg, provider);
 const sdk = accounts(await import('node-appwrite-latest'), 'object', cfg);
 
 let browser;
@@ -24,7 +24,7 @@ let app;
 let appUrl;
 
 before(async () => {
-  stopIdp = await startIdp(IDP_PORT, E2E_PROVIDERS.map(callbackFor));
+  stopIdp = await startIdp(IDP_PORT, E2E_PROVIDERS.map(callbackOf));
   // The app's success and failure pages (a registered platform: localhost).
   app = createServer((req, res) => {
     res.writeHead(200, { 'content-type': 'text/html' });
@@ -102,7 +102,7 @@ describe('OAuth2 in headless Chromium', () => {
     const page = await context.newPage();
     const posts = [];
     page.on('request', (r) => {
-      if (r.method() === 'POST' && r.url().startsWith(callbackFor('apple'))) posts.push(r.url());
+      if (r.method() === 'POST' && r.url().startsWith(callbackOf('apple'))) posts.push(r.url());
     });
     const email = uniqueEmail('chromium-apple');
     await page.goto(start('sessions', 'apple', { 'scopes[0]': 'openid' }));

@@ -39,6 +39,13 @@ export function accounts(sdk, style, cfg) {
   };
 }
 
+/** The callback URL a provider sends the browser back to, for the project of `cfg`. */
+export const callbackFor = (cfg, provider) =>
+  `${cfg.endpoint}/account/sessions/oauth2/callback/${provider}/${cfg.project}`;
+
+/** The six-digit code in a message text, or undefined. */
+export const codeIn = (text) => text.match(/\b(\d{6})\b/)?.[1];
+
 export function uniqueEmail(prefix = 'u') {
   return `${prefix}-${Date.now()}-${randomBytes(4).toString('hex')}@example.com`;
 }

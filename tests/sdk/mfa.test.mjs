@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { accounts, expectAppwriteError, lastText, loadConfig, uniqueEmail } from './lib.mjs';
+import { accounts, codeIn, expectAppwriteError, lastText, loadConfig, uniqueEmail } from './lib.mjs';
 
 const cfg = loadConfig();
 
@@ -89,20 +89,20 @@ for (const { label, style, sdk } of SDKS) {
       const phone = `+1777${String(Math.floor(Math.random() * 10_000_000)).padStart(7, '0')}`;
       await call(me, 'updatePhone', { phone, password: 'password123' }, ['phone', 'password']);
       await me.createPhoneVerification();
-      const pcode = (await lastText(phone, 'phone_verification')).match(/\b(\d{6})\b/)[1];
+      const pcode = codeIn(await lastText(phone, 'phone_verification'));
       await call(me, 'updatePhoneVerification', { userId: user.$id, secret: pcode }, ['userId', 'secret']);
       await call(me, 'updateMFA', { mfa: true }, ['mfa']);
 
       const second = withSession((await login()).secret);
       await expectAppwriteError(second.get(), 401, 'user_more_factors_required');
       const ec = await call(second, 'createMfaChallenge', { factor: AuthenticationFactor.Email }, ['factor']);
-      const ecode = (await lastText(email, 'mfa_challenge')).match(/\b(\d{6})\b/)[1];
+      const ecode = codeIn(await lastText(email, 'mfa_challenge'));
       await call(second, 'updateMfaChallenge', { challengeId: ec.$id, otp: ecode }, ['challengeId', 'otp']);
       assert.equal((await second.get()).$id, user.$id);
 
       const third = withSession((await login()).secret);
       const pc = await call(third, 'createMfaChallenge', { factor: AuthenticationFactor.Phone }, ['factor']);
-      const scode = (await lastText(phone, 'mfa_challenge_sms')).match(/\b(\d{6})\b/)[1];
+      const scode = codeIn(await lastText(phone, 'mfa_challenge_sms'));
       await call(third, 'updateMfaChallenge', { challengeId: pc.$id, otp: scode }, ['challengeId', 'otp']);
       assert.equal((await third.get()).$id, user.$id);
     });

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Browser, startIdp } from './idp.mjs';
 import { E2E_PROVIDERS, EXTRA_SCOPES } from './idp-providers.mjs';
-import { accounts, expectAppwriteError, lastText, loadConfig, uniqueEmail } from './lib.mjs';
+import { accounts, callbackFor, codeIn, expectAppwriteError, lastText, loadConfig, uniqueEmail } from './lib.mjs';
 
 const cfg = loadConfig();
 const IDP_PORT = Number(process.env.IDP_PORT ?? 3900);
@@ -16,8 +16,8 @@ const IDP = `http://127.0.0.1:${IDP_PORT}`;
 const APP = 'http://localhost:3000';
 const SUCCESS = `${APP}/oauth/success`;
 const FAILURE = `${APP}/oauth/failure`;
-const callbackFor = (provider) => `${cfg.endpoint}/account/sessions/oauth2/callback/${provider}/${cfg.project}`;
-const CALLBACK = callbackFor('oidc');
+const callbackOf = (provider) => callbackFor(cfg, provider);
+const CALLBACK = callbackOf('oidc');
 const REDIRECT = `${cfg.endpoint}/account/sessions/oauth2/oidc/redirect`;
 
 const SDKS = [
@@ -51,7 +51,7 @@ const api = (path, init = {}) =>
 
 let stopIdp;
 before(async () => {
-  stopIdp = await startIdp(IDP_PORT, E2E_PROVIDERS.map(callbackFor));
+  stopIdp = await startIdp(IDP_PORT, E2E_PROVIDERS.map(callbackOf));
 });
 after(async () => {
   await stopIdp?.();
@@ -157,7 +157,7 @@ describe('every OIDC-family provider end to end (token flow, node-appwrite lates
       }
       const browser = new Browser([APP]);
       const { url: back } = await browser.go(url, { login: email });
-      if (provider === 'apple') assert.ok(browser.log.includes(`POST ${callbackFor('apple')}`), browser.log.join('\n'));
+      if (provider === 'apple') assert.ok(browser.log.includes(`POST ${callbackOf('apple')}`), browser.log.join('\n'));
       const q = new URL(back).searchParams;
       assert.ok(back.startsWith(SUCCESS), `${back} ${q.get('error') ?? ''}`);
       const session = await latest.withKey().createSession({
@@ -238,7 +238,7 @@ describe('OAuth2 over HTTP: session flow, linking, binding and errors', () => {
     const challenge = await send('POST', '/account/mfa/challenge', second, { factor: 'email' });
     const { $id: challengeId } = await challenge.json();
     assert.equal(challenge.status, 201);
-    const otp = (await lastText(email, 'mfa_challenge')).match(/\b(\d{6})\b/)[1];
+    const otp = codeIn(await lastText(email, 'mfa_challenge'));
     const done = await send('PUT', '/account/mfa/challenge', second, { challengeId, otp });
     assert.equal(done.status, 200, await done.text());
     const me = await get('/account', second);

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { accounts, expectAppwriteError, lastText, loadConfig, uniqueEmail } from './lib.mjs';
+import { accounts, codeIn, expectAppwriteError, lastText, loadConfig, uniqueEmail } from './lib.mjs';
 
 const cfg = loadConfig();
 
@@ -69,7 +69,7 @@ for (const { label, style, sdk } of SDKS) {
       const phone = uniquePhone();
       assert.equal((await call(me, 'updatePhone', { phone, password: 'password123' }, ['phone', 'password'])).phone, phone);
       await me.createPhoneVerification();
-      const code = (await lastText(phone, 'phone_verification')).match(/\b(\d{6})\b/)[1];
+      const code = codeIn(await lastText(phone, 'phone_verification'));
       const user = await me.get();
       await call(me, 'updatePhoneVerification', { userId: user.$id, secret: code }, ['userId', 'secret']);
       assert.equal((await me.get()).phoneVerification, true);

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
-import { accounts, expectAppwriteError, loadConfig, uniqueEmail } from './lib.mjs';
+import { accounts, codeIn, expectAppwriteError, loadConfig, uniqueEmail } from './lib.mjs';
 
 const cfg = loadConfig();
 const outboxPath =
@@ -30,7 +30,6 @@ async function lastMessage(to, kind) {
   throw new Error(`no ${kind} message to ${to} in ${outboxPath}`);
 }
 
-const codeIn = (text) => text.match(/\b(\d{6})\b/)?.[1];
 const uniquePhone = () => `+1555${(randomBytes(4).readUInt32BE() % 10_000_000).toString().padStart(7, '0')}`;
 
 for (const { label, style, sdk } of SDKS) {

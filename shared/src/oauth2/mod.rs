@@ -48,7 +48,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-pub use oidc::{Apple, Google, Microsoft, Oidc, Preset, apple_client_secret};
+pub use oidc::{Apple, Google, Microsoft, Oidc, Preset};
 pub use social::{Discord, Facebook, GitHub, GitLab};
 
 /// Lifetime of a sealed `state` in seconds.
@@ -344,9 +344,9 @@ pub trait Provider: Send + Sync {
         Ok(with_query(&ep.authorize, &q))
     }
 
-    /// The authorization-code exchange (RFC 6749 §4.1.3).
     /// The settings token and refresh requests are made with: the stored ones, or a copy
-    /// whose client secret is derived from them (Apple signs one per request).
+    /// whose client secret is derived from them (Apple signs one per request). An error
+    /// here is a configuration error, so the admin tool calls this before storing settings.
     fn request_settings<'a>(
         &self,
         s: &'a ProviderSettings,
@@ -354,6 +354,7 @@ pub trait Provider: Send + Sync {
         Ok(Cow::Borrowed(s))
     }
 
+    /// The authorization-code exchange (RFC 6749 §4.1.3).
     fn token_request(
         &self,
         s: &ProviderSettings,

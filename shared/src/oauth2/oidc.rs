@@ -428,7 +428,10 @@ struct AppleKey {
 /// Appwrite's JSON form, an ES256 JWT (`kid` key id; `iss` team id, `sub` client id, `aud`
 /// Apple) signed with the p8 key; None for any other secret, which is then sent as it is
 /// (a client-secret JWT made elsewhere). Errors never quote the secret.
-pub fn apple_client_secret(s: &ProviderSettings, now_s: i64) -> Result<Option<String>, OAuthError> {
+pub(crate) fn apple_client_secret(
+    s: &ProviderSettings,
+    now_s: i64,
+) -> Result<Option<String>, OAuthError> {
     let raw = s.client_secret.trim();
     if !raw.starts_with('{') {
         return Ok(None);

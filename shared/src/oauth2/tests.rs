@@ -4,6 +4,7 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
 
+use super::oidc::apple_client_secret;
 use super::*;
 
 type R = Result<(), Box<dyn std::error::Error>>;
